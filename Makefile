@@ -1,0 +1,35 @@
+# schemaevo: PGXS build.  `make && make install` builds and installs the
+# extension; `make installcheck` runs the pg_regress suites against a
+# running server; test/run-tests runs everything (see README).
+
+EXTENSION = schemaevo
+MODULE_big = schemaevo
+DATA = schemaevo--1.0.sql
+PGFILEDESC = "schemaevo - schema registry and offset-based message decoder"
+
+CODEC_SRCS = $(sort $(filter-out src/codec/cli.c,$(wildcard src/codec/*.c)))
+PG_SRCS = $(sort $(wildcard src/pg/*.c))
+PAXOS_SRCS = $(sort $(wildcard src/paxos/*.c))
+OBJS = $(CODEC_SRCS:.c=.o) $(PG_SRCS:.c=.o) $(PAXOS_SRCS:.c=.o)
+
+PG_CPPFLAGS = -I$(srcdir)/src/codec
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers $(if $(WERROR),-Werror)
+SHLIB_LINK = -ljansson
+
+REGRESS = registry types evolution malformed fields encode stats
+REGRESS_OPTS = --load-extension=schemaevo
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The codec must build without PostgreSQL headers: compile it on its own.
+.PHONY: codec-check codec-cli
+codec-check:
+	$(MAKE) -C test/codec check
+
+codec-cli: src/codec/schemaevo-codec
+src/codec/schemaevo-codec: $(CODEC_SRCS) src/codec/cli.c src/codec/codec.h
+	$(CC) -std=gnu99 -O2 -Wall -Wextra -Werror -Isrc/codec -o $@ \
+		$(CODEC_SRCS) src/codec/cli.c -ljansson -lm

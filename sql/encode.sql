@@ -1,0 +1,39 @@
+-- encode_message: the JSON mapping accepted exactly, with clear errors.
+SET client_min_messages = warning;
+
+SELECT schemaevo.register_schema($${"name": "enc", "fields": [
+  {"name": "i", "type": "int16"},
+  {"name": "d", "type": "decimal(6,2)"},
+  {"name": "f", "type": "float32"},
+  {"name": "t", "type": "timestamp"},
+  {"name": "u", "type": "uuid", "nullable": true},
+  {"name": "x", "type": "fixed(2)", "nullable": true},
+  {"name": "e", "type": {"enum": ["on", "off"]}, "default": "off"},
+  {"name": "s", "type": "string", "default": "dflt"},
+  {"name": "r", "type": {"record": [{"name": "q", "type": "int8"}]}, "nullable": true}]}$$);
+
+-- defaults and nulls fill absent members
+SELECT schemaevo.decode_with_schema(
+  schemaevo.encode_message('{"i": 1, "d": 1.5, "f": 0.1, "t": "2000-01-01T00:00:00Z"}', 'enc@1'), 'enc@1');
+-- time zone offsets are converted to UTC; decimals keep their scale
+SELECT schemaevo.decode_with_schema(
+  schemaevo.encode_message('{"i": -1, "d": -9999.99, "f": 3.4e38, "t": "2026-11-24 07:23:09.5+01:00", "r": {"q": 5}}', 'enc@1'), 'enc@1');
+
+-- errors name the field
+SELECT schemaevo.encode_message('[1]', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1}', 'enc@9');
+SELECT schemaevo.encode_message('{"d": 1, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 40000, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1.5, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1.234, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 10000, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1e39, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "yesterday"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "u": "not-a-uuid"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "x": "AAAA"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "x": "A"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "e": "maybe"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "s": 5}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "r": {"q": 500}}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": null, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "zzz": 1}', 'enc@1');

@@ -1,0 +1,83 @@
+-- Evolution v1 → v2 → v3 under each schemaevo.version_mismatch policy.
+SET client_min_messages = warning;
+
+SELECT schemaevo.register_schema($${"name": "evt", "fields": [
+  {"name": "id", "type": "int64"},
+  {"name": "kind", "type": "string"}]}$$);
+SELECT schemaevo.register_schema($${"name": "evt", "fields": [
+  {"name": "id", "type": "int64"},
+  {"name": "kind", "type": "string"},
+  {"name": "amount", "type": "float64", "default": 1.5},
+  {"name": "tag", "type": "string", "nullable": true}]}$$);
+-- v3 drops "kind" (kept as deprecated) and appends "region"
+SELECT schemaevo.register_schema($${"name": "evt", "fields": [
+  {"name": "id", "type": "int64"},
+  {"name": "kind", "type": "string", "deprecated": true},
+  {"name": "amount", "type": "float64", "default": 1.5},
+  {"name": "tag", "type": "string", "nullable": true},
+  {"name": "region", "type": {"enum": ["eu", "us"]}, "default": "eu"}]}$$);
+SELECT schema_id, offset_map, fallback_offset_maps FROM schemaevo.schemas
+ WHERE name = 'evt' ORDER BY version;
+
+CREATE TABLE evmsgs AS
+SELECT 1 AS v, schemaevo.encode_message('{"id": 1, "kind": "created"}', 'evt@1') AS m
+UNION ALL
+SELECT 2, schemaevo.encode_message('{"id": 2, "kind": "paid", "amount": 9.75, "tag": "x"}', 'evt@2')
+UNION ALL
+SELECT 3, schemaevo.encode_message('{"id": 3, "amount": 2.25, "region": "us"}', 'evt@3');
+
+CALL schemaevo.promote_schema('old', 'evt@1');
+CALL schemaevo.promote_schema('mid', 'evt@2');
+CALL schemaevo.promote_schema('new', 'evt@3');
+
+-- auto: older messages through their own map, newer through the active one
+SET schemaevo.version_mismatch = auto;
+SELECT v, schemaevo.decode_message(m, 'old') FROM evmsgs ORDER BY v;
+SELECT v, schemaevo.decode_message(m, 'mid') FROM evmsgs ORDER BY v;
+SELECT v, schemaevo.decode_message(m, 'new') FROM evmsgs ORDER BY v;
+
+-- a newer message that lacks a reader field warns once per statement
+SET client_min_messages = warning;
+SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs, generate_series(1, 3) WHERE v = 3;
+
+-- upward: only newer (or equal) messages
+SET schemaevo.version_mismatch = upward;
+SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs WHERE v = 3;
+SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs WHERE v = 1;
+
+-- downward: only older (or equal) messages
+SET schemaevo.version_mismatch = downward;
+SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs WHERE v = 1;
+SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs WHERE v = 3;
+
+-- reject: only the active version
+SET schemaevo.version_mismatch = reject;
+SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs WHERE v = 2;
+SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs WHERE v = 1;
+SELECT schemaevo.try_decode_message(m, 'mid') IS NULL AS refused FROM evmsgs ORDER BY v;
+RESET schemaevo.version_mismatch;
+
+-- a newer version this node has not registered: read through the active map
+SELECT schemaevo.decode_message(
+  '\xe500050062fda16a0900000011000000080700000000000000000000000000000005010000006100000000'::bytea,
+  'mid');
+
+-- an older version that is not registered cannot be decoded
+CALL schemaevo.promote_schema('v5', 'evt@3');
+SELECT schemaevo.decode_message(
+  '\xe500020062fda16a00000000080000000007000000000000000100000061'::bytea, 'v5');
+
+-- a promotion is seen by the next statement
+CALL schemaevo.promote_schema('old', 'evt@3');
+SELECT schemaevo.decode_message(m, 'old') FROM evmsgs WHERE v = 1;
+
+-- decode_with_schema projects onto the schema named
+SELECT schemaevo.decode_with_schema(m, 'evt@2') FROM evmsgs ORDER BY v;
+
+-- a message of another lineage is refused, not decoded as garbage
+SELECT schemaevo.register_schema('{"name": "other", "fields": [{"name": "id", "type": "int64"}, {"name": "kind", "type": "string"}]}');
+SELECT schemaevo.decode_message(schemaevo.encode_message('{"id": 1, "kind": "k"}', 'other@1'), 'mid');
+SELECT schemaevo.try_decode_message(schemaevo.encode_message('{"id": 1, "kind": "k"}', 'other@1'), 'mid');
+
+-- unknown tenant
+SELECT schemaevo.decode_message(m, 'nobody') FROM evmsgs WHERE v = 1;

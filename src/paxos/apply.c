@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *	  The state machine of the replicated log: the one writer of the
+ *	  registry tables (schemaevo.schemas, active_schemas, promotions).
+ *
+ * Invariants:
+ *	- Entries are applied strictly in slot order; applied_slot and the
+ *	  registry change commit in the same transaction.
+ *	- The result depends only on the command, its slot, proposer and chosen
+ *	  time, and the registry as left by the previous slots: no now(), no
+ *	  random, no node-local setting.  Every node applying the same log gets
+ *	  identical tables.
+ *	- A command the registry refuses (unknown schema, version taken, name
+ *	  hash taken) is checked before anything is written and becomes a no-op
+ *	  whose outcome carries the error; any other error is not swallowed.
+ *	- Every change sends a relcache invalidation for the changed tables, so
+ *	  backends drop their decode caches (src/pg/cache.c) at their next
+ *	  transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "apply.h"
+
+/* Runs `sql` with the entry's values as $1 command, $2 slot, $3 time, $4 proposer. */
+typedef struct PaxosEntry
+{
+	int64		slot;
+	Jsonb	   *command;
+	const char *proposed_by;
+	TimestampTz chosen_at;
+} PaxosEntry;
+
+static int
+paxos_exec(const PaxosEntry *e, const char *sql, bool read_only)
+{
+	Oid			types[4] = {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4];
+	int			rc;
+
+	values[0] = JsonbPGetDatum(e->command);
+	values[1] = Int64GetDatum(e->slot);
+	values[2] = TimestampTzGetDatum(e->chosen_at);
+	values[3] = CStringGetTextDatum(e->proposed_by);
+	rc = SPI_execute_with_args(sql, 4, types, values, NULL, read_only, 0);
+	if (rc < 0)
+		elog(ERROR, "schemaevo apply: SPI_execute failed: %s",
+			 SPI_result_code_string(rc));
+	return rc;
+}
+
+/* The first column of the first row of the last query, or NULL. */
+static char *
+paxos_first_value(void)
+{
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+static Jsonb *
+paxos_jsonb_from_text(const char *s)
+{
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
+}
+
+static Jsonb *
+paxos_outcome_ok(const char *key, const char *value)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"ok\": true, ");
+	escape_json(&buf, key);
+	appendStringInfoString(&buf, ": ");
+	escape_json(&buf, value);
+	appendStringInfoChar(&buf, '}');
+	return paxos_jsonb_from_text(buf.data);
+}
+
+static Jsonb *
+paxos_outcome_error(int sqlerrcode, const char *message, const char *hint)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"ok\": false, \"sqlstate\": \"%s\", \"message\": ",
+					 unpack_sql_state(sqlerrcode));
+	escape_json(&buf, message);
+	if (hint)
+	{
+		appendStringInfoString(&buf, ", \"hint\": ");
+		escape_json(&buf, hint);
+	}
+	appendStringInfoChar(&buf, '}');
+	return paxos_jsonb_from_text(buf.data);
+}
+
+/*
+ * register: {"op": "register", "name", "version" (null: next), "definition",
+ * "offset_map", "layout", "fingerprint", "name_hash"}
+ */
+static Jsonb *
+paxos_apply_register(const PaxosEntry *e)
+{
+	char	   *name;
+	char	   *existing;
+	char	   *other;
+	char	   *version;
+	char	   *schema_id;
+
+	paxos_exec(e, "SELECT $1->>'name'", true);
+	name = pstrdup(paxos_first_value());
+
+	/* an identical definition returns the existing id */
+	paxos_exec(e,
+			   "SELECT schema_id FROM schemaevo.schemas "
+			   " WHERE name = $1->>'name' AND fingerprint = $1->>'fingerprint' "
+			   "   AND (jsonb_typeof($1->'version') = 'null' "
+			   "        OR version = ($1->>'version')::int) "
+			   " ORDER BY version DESC LIMIT 1", true);
+	existing = paxos_first_value();
+	if (existing)
+		return paxos_outcome_ok("schema_id", existing);
+
+	paxos_exec(e,
+			   "SELECT name FROM schemaevo.schemas "
+			   " WHERE (layout->>'name_hash')::bigint = ($1->>'name_hash')::bigint "
+			   "   AND name <> $1->>'name' LIMIT 1", true);
+	other = paxos_first_value();
+	if (other)
+		return paxos_outcome_error(ERRCODE_DUPLICATE_OBJECT,
+								   psprintf("schema name \"%s\" has the same name hash as registered schema \"%s\"",
+											name, other),
+								   "Messages carry a 32-bit hash of the schema name; choose another name.");
+
+	paxos_exec(e,
+			   "SELECT coalesce(($1->>'version')::int, max(version) + 1, 1), "
+			   "       coalesce(bool_or(version = ($1->>'version')::int), false) "
+			   "  FROM schemaevo.schemas WHERE name = $1->>'name'", true);
+	version = paxos_first_value();
+	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
+			   "t") == 0)
+		return paxos_outcome_error(ERRCODE_DUPLICATE_OBJECT,
+								   psprintf("version %s of schema \"%s\" is already registered with another definition",
+											version, name),
+								   "Leave \"version\" out of the definition to register the next version.");
+	version = pstrdup(version);
+
+	paxos_exec(e, psprintf(
+						   "WITH v(version) AS (SELECT %s) "
+						   "INSERT INTO schemaevo.schemas "
+						   "SELECT ($1->>'name') || '@' || v.version, $1->>'name', v.version, "
+						   "       jsonb_set($1->'definition', '{version}', to_jsonb(v.version)), "
+						   "       $1->'offset_map', "
+						   "       coalesce((SELECT jsonb_object_agg(s.version::text, s.offset_map ORDER BY s.version) "
+						   "                   FROM schemaevo.schemas s "
+						   "                  WHERE s.name = $1->>'name' AND s.version < v.version), '{}'), "
+						   "       jsonb_set($1->'layout', '{version}', to_jsonb(v.version)), "
+						   "       $1->>'fingerprint', $3, $2 "
+						   "  FROM v RETURNING schema_id", version), false);
+	schema_id = pstrdup(paxos_first_value());
+
+	/* a version registered below existing ones joins their fallback maps */
+	paxos_exec(e, psprintf(
+						   "UPDATE schemaevo.schemas "
+						   "   SET fallback_offset_maps = fallback_offset_maps "
+						   "       || jsonb_build_object('%s', $1->'offset_map') "
+						   " WHERE name = $1->>'name' AND version > %s",
+						   version, version), false);
+
+	CacheInvalidateRelcacheByRelid(get_relname_relid("schemas",
+													 get_namespace_oid("schemaevo", false)));
+	return paxos_outcome_ok("schema_id", schema_id);
+}
+
+/* promote: {"op": "promote", "tenants": [...], "schema_id"}, all or nothing */
+static Jsonb *
+paxos_apply_promote(const PaxosEntry *e)
+{
+	paxos_exec(e,
+			   "SELECT 1 FROM schemaevo.schemas WHERE schema_id = $1->>'schema_id'",
+			   true);
+	if (SPI_processed == 0)
+	{
+		paxos_exec(e, "SELECT $1->>'schema_id'", true);
+		return paxos_outcome_error(ERRCODE_UNDEFINED_OBJECT,
+								   psprintf("schema \"%s\" does not exist",
+											paxos_first_value()),
+								   "Register it with schemaevo.register_schema() first.");
+	}
+
+	paxos_exec(e,
+			   "WITH t AS (SELECT DISTINCT x AS tenant_id "
+			   "             FROM jsonb_array_elements_text($1->'tenants') x), "
+			   "     h AS (INSERT INTO schemaevo.promotions "
+			   "           SELECT $2, t.tenant_id, a.schema_id, $1->>'schema_id', $3, $4 "
+			   "             FROM t LEFT JOIN schemaevo.active_schemas a USING (tenant_id)) "
+			   "INSERT INTO schemaevo.active_schemas "
+			   "SELECT t.tenant_id, $1->>'schema_id', $3, $2 FROM t "
+			   "ON CONFLICT (tenant_id) DO UPDATE "
+			   "   SET schema_id = excluded.schema_id, "
+			   "       promoted_at = excluded.promoted_at, "
+			   "       log_slot = excluded.log_slot",
+			   false);
+
+	CacheInvalidateRelcacheByRelid(get_relname_relid("active_schemas",
+													 get_namespace_oid("schemaevo", false)));
+	paxos_exec(e, "SELECT $1->>'schema_id'", true);
+	return paxos_outcome_ok("schema_id", paxos_first_value());
+}
+
+Jsonb *
+paxos_apply(int64 slot, Jsonb *command, const char *proposed_by,
+			TimestampTz chosen_at)
+{
+	PaxosEntry	e;
+	char	   *op;
+	char	   *applied;
+	Jsonb	   *outcome;
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		values[2];
+
+	e.slot = slot;
+	e.command = command;
+	e.proposed_by = proposed_by;
+	e.chosen_at = chosen_at;
+
+	paxos_exec(&e, "SELECT applied_slot FROM schemaevo.node_state FOR UPDATE",
+			   false);
+	applied = paxos_first_value();
+	if (applied == NULL || strtoll(applied, NULL, 10) != slot - 1)
+		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " out of order (applied slot %s)",
+			 slot, applied ? applied : "missing");
+
+	paxos_exec(&e, "SELECT $1->>'op'", true);
+	op = pstrdup(paxos_first_value() ? paxos_first_value() : "");
+	if (strcmp(op, "register") == 0)
+		outcome = paxos_apply_register(&e);
+	else if (strcmp(op, "promote") == 0)
+		outcome = paxos_apply_promote(&e);
+	else
+		outcome = paxos_outcome_error(ERRCODE_FEATURE_NOT_SUPPORTED,
+									  psprintf("unknown log command \"%s\"", op),
+									  "A newer schemaevo wrote this entry; upgrade this node.");
+
+	values[0] = Int64GetDatum(slot);
+	values[1] = JsonbPGetDatum(outcome);
+	if (SPI_execute_with_args("UPDATE schemaevo.log SET outcome = $2 WHERE slot = $1",
+							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_with_args("UPDATE schemaevo.node_state SET applied_slot = $1",
+							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
+	return outcome;
+}

@@ -1,0 +1,255 @@
+/*-------------------------------------------------------------------------
+ *
+ * decode_sql.c
+ *	  SQL entry points that decode: decode_message, try_decode_message,
+ *	  decode_with_schema, decode_field, message_version.
+ *
+ * These run once per row.  Each call reads the 16-byte header, finds the
+ * reader (tenant memo in fn_extra, else the backend cache) and a plan
+ * (resolve.c), and lets the codec walk the payload; no SPI, no JSON parsing
+ * and no allocation beyond the result happen on a warm cache.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "sevo.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "decode_sql.h"
+
+PG_FUNCTION_INFO_V1(sevo_decode_message);
+PG_FUNCTION_INFO_V1(sevo_try_decode_message);
+PG_FUNCTION_INFO_V1(sevo_decode_with_schema);
+PG_FUNCTION_INFO_V1(sevo_decode_field);
+PG_FUNCTION_INFO_V1(sevo_message_version);
+
+/* The per-call-site memo kept in fn_extra. */
+static SevoCallMemo *
+sevo_memo(FunctionCallInfo fcinfo)
+{
+	SevoCallMemo *memo = fcinfo->flinfo->fn_extra;
+
+	if (memo == NULL)
+	{
+		memo = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									  sizeof(SevoCallMemo));
+		fcinfo->flinfo->fn_extra = memo;
+	}
+	if (memo->generation != sevo_cache_generation)
+	{
+		memo->generation = sevo_cache_generation;
+		memo->reader = NULL;
+		memo->tenantlen = -1;
+		memo->field_plan = NULL;
+	}
+	return memo;
+}
+
+/*
+ * The reader schema of the tenant in argument `argno`: the memo when the
+ * tenant repeats (the common single-tenant scan), else the cache.
+ */
+SevoSchema *
+sevo_reader_for_tenant(FunctionCallInfo fcinfo, int argno, bool missing_ok)
+{
+	text	   *tenant = PG_GETARG_TEXT_PP(argno);
+	const char *t = VARDATA_ANY(tenant);
+	int			len = VARSIZE_ANY_EXHDR(tenant);
+	SevoCallMemo *memo;
+	SevoSchema *reader;
+
+	sevo_cache_check();
+	memo = sevo_memo(fcinfo);
+	if (memo->reader && memo->tenantlen == len &&
+		memcmp(memo->tenant, t, len) == 0)
+		return memo->reader;
+
+	reader = sevo_tenant_schema(t, len, missing_ok);
+	if (reader && len <= (int) sizeof(memo->tenant))
+	{
+		memcpy(memo->tenant, t, len);
+		memo->tenantlen = len;
+		memo->reader = reader;
+	}
+	return reader;
+}
+
+/*
+ * Reads the header of `payload`; raises 22P03 (counted as malformed), or
+ * returns false when `noerror`.
+ */
+bool
+sevo_read_header(bytea *payload, codec_header *hdr, bool noerror)
+{
+	codec_error err;
+
+	if (codec_header_read((const uint8 *) VARDATA_ANY(payload),
+						  VARSIZE_ANY_EXHDR(payload), hdr, &err) == CODEC_OK)
+		return true;
+	sevo_count(SEVO_STAT_MALFORMED);
+	if (!noerror)
+		sevo_report_codec_error(ERROR, &err, "message");
+	return false;
+}
+
+/* Decodes `payload` for `reader`; NULL on refusal when `noerror`. */
+static Jsonb *
+sevo_decode_payload(SevoSchema *reader, bytea *payload, const char *tenant,
+					int tenantlen, bool noerror)
+{
+	codec_header hdr;
+	const SevoPlan *plan;
+	codec_decode_info info = {0};
+	const uint8 *buf = (const uint8 *) VARDATA_ANY(payload);
+	size_t		len = VARSIZE_ANY_EXHDR(payload);
+	Jsonb	   *result;
+
+	if (!sevo_read_header(payload, &hdr, noerror))
+		return NULL;
+	plan = sevo_resolve(reader, &hdr, tenant, tenantlen, noerror);
+	if (plan == NULL)
+		return NULL;
+
+	result = sevo_decode_to_jsonb(plan, buf, len, &info, noerror);
+	if (result == NULL)
+		return NULL;
+	sevo_count(SEVO_STAT_DECODED);
+	if (info.dynamic_offsets)
+		sevo_count(SEVO_STAT_DYNAMIC);
+	return result;
+}
+
+/* SQL: decode_message(payload bytea, tenant text) → jsonb */
+Datum
+sevo_decode_message(PG_FUNCTION_ARGS)
+{
+	text	   *tenant = PG_GETARG_TEXT_PP(1);
+	SevoSchema *reader = sevo_reader_for_tenant(fcinfo, 1, false);
+
+	PG_RETURN_JSONB_P(sevo_decode_payload(reader, PG_GETARG_BYTEA_PP(0),
+										  VARDATA_ANY(tenant),
+										  VARSIZE_ANY_EXHDR(tenant), false));
+}
+
+/*
+ * SQL: try_decode_message(payload bytea, tenant text) → jsonb
+ * NULL, not an error, for a payload that cannot be decoded for the tenant
+ * (malformed, another lineage, refused version).  A tenant without an
+ * active schema is still an error: that is the caller's mistake.
+ */
+Datum
+sevo_try_decode_message(PG_FUNCTION_ARGS)
+{
+	text	   *tenant = PG_GETARG_TEXT_PP(1);
+	SevoSchema *reader = sevo_reader_for_tenant(fcinfo, 1, false);
+	Jsonb	   *result;
+
+	result = sevo_decode_payload(reader, PG_GETARG_BYTEA_PP(0),
+								 VARDATA_ANY(tenant),
+								 VARSIZE_ANY_EXHDR(tenant), true);
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
+}
+
+/* SQL: decode_with_schema(payload bytea, schema_id text) → jsonb */
+Datum
+sevo_decode_with_schema(PG_FUNCTION_ARGS)
+{
+	char	   *schema_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	SevoSchema *reader;
+
+	sevo_cache_check();
+	reader = sevo_schema_by_id(schema_id, false);
+	PG_RETURN_JSONB_P(sevo_decode_payload(reader, PG_GETARG_BYTEA_PP(0),
+										  NULL, 0, false));
+}
+
+/*
+ * Locates field `field` (argument 2) of the payload for its tenant: fills
+ * `value` and returns true, or returns false with *reader_field set when
+ * the message's version lacks the field (the reader's default applies).
+ */
+bool
+sevo_locate_field(FunctionCallInfo fcinfo, codec_value *value,
+				  const codec_field **reader_field)
+{
+	bytea	   *payload = PG_GETARG_BYTEA_PP(0);
+	text	   *tenant = PG_GETARG_TEXT_PP(1);
+	text	   *field = PG_GETARG_TEXT_PP(2);
+	const char *fname = VARDATA_ANY(field);
+	int			flen = VARSIZE_ANY_EXHDR(field);
+	SevoSchema *reader = sevo_reader_for_tenant(fcinfo, 1, false);
+	SevoCallMemo *memo = fcinfo->flinfo->fn_extra;
+	codec_header hdr;
+	const SevoPlan *plan;
+	codec_error err;
+
+	sevo_read_header(payload, &hdr, false);
+	plan = sevo_resolve(reader, &hdr, VARDATA_ANY(tenant),
+						VARSIZE_ANY_EXHDR(tenant), false);
+
+	if (memo->field_plan != plan || memo->fieldlen != flen ||
+		memcmp(memo->field, fname, flen) != 0)
+	{
+		const codec_field *rf = codec_schema_field(reader->codec, fname, flen);
+
+		if (rf == NULL || rf->deprecated)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("field \"%.*s\" does not exist in schema \"%s\"",
+							flen, fname, reader->schema_id)));
+		if (flen > (int) sizeof(memo->field))
+			elog(ERROR, "field name too long");
+		memcpy(memo->field, fname, flen);
+		memo->fieldlen = flen;
+		memo->reader_field = rf;
+		memo->writer_field = plan->proj == NULL
+			? &plan->writer->root.fields[rf->ordinal]
+			: codec_schema_field(plan->writer, fname, flen);
+		memo->field_plan = plan;
+	}
+
+	*reader_field = memo->reader_field;
+	if (memo->writer_field == NULL)
+		return false;
+	if (codec_read_field(plan->writer, plan->mode, memo->writer_field,
+						 (const uint8 *) VARDATA_ANY(payload),
+						 VARSIZE_ANY_EXHDR(payload), value, &err) != CODEC_OK)
+	{
+		sevo_count(SEVO_STAT_MALFORMED);
+		sevo_report_codec_error(ERROR, &err, "message");
+	}
+	sevo_count(SEVO_STAT_DECODED);
+	if (memo->writer_field->offset < 0)
+		sevo_count(SEVO_STAT_DYNAMIC);
+	return true;
+}
+
+/* SQL: decode_field(payload bytea, tenant text, field text) → jsonb */
+Datum
+sevo_decode_field(PG_FUNCTION_ARGS)
+{
+	codec_value value;
+	const codec_field *rf;
+
+	if (!sevo_locate_field(fcinfo, &value, &rf))
+		PG_RETURN_JSONB_P(sevo_default_to_jsonb(rf));
+	PG_RETURN_JSONB_P(sevo_value_to_jsonb(&value));
+}
+
+/* SQL: message_version(payload bytea) → int */
+Datum
+sevo_message_version(PG_FUNCTION_ARGS)
+{
+	codec_header hdr;
+
+	sevo_read_header(PG_GETARG_BYTEA_PP(0), &hdr, false);
+	if (hdr.version > (uint32) PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("message version %u is out of range for type integer",
+						hdr.version)));
+	PG_RETURN_INT32((int32) hdr.version);
+}

@@ -1,0 +1,238 @@
+/*-------------------------------------------------------------------------
+ *
+ * resolve.c
+ *	  Decides how a message is read for a reader schema (a tenant's active
+ *	  schema, or the schema named in decode_with_schema): the version
+ *	  mismatch policy of DESIGN.md.
+ *
+ *	  exact     message version = reader version: the reader's map.
+ *	  downward  older message: its own version's (fallback) map, projected
+ *	            by field name onto the reader; missing fields take their
+ *	            default or null.
+ *	  upward    newer message: the reader's (active) map, reading the fields
+ *	            the reader knows, when the newer version only appended
+ *	            fields or is not registered here; otherwise its own map,
+ *	            projected.  A WARNING says when reader fields are missing.
+ *
+ * Plans are built once per (reader, message version) and cached on the
+ * reader; the policy GUC is checked on every call, so changing it takes
+ * effect at once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "sevo.h"
+
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "access/xact.h"
+
+#define SEVO_MAX_WARNED 64
+
+/* Rate limit: one WARNING per statement per (tenant, reader, version). */
+typedef struct SevoWarned
+{
+	uint32		tenant_hash;
+	const SevoSchema *reader;
+	uint32		version;
+} SevoWarned;
+
+static SevoWarned sevo_warned[SEVO_MAX_WARNED];
+static int	sevo_nwarned = 0;
+static TimestampTz sevo_warned_stmt = 0;
+static uint64 sevo_warned_generation = 0;
+
+static bool
+sevo_policy_allows(SevoDecodeCase dcase)
+{
+	switch (dcase)
+	{
+		case SEVO_CASE_EXACT:
+			return true;
+		case SEVO_CASE_UPWARD:
+			return sevo_version_mismatch == SEVO_MISMATCH_AUTO ||
+				sevo_version_mismatch == SEVO_MISMATCH_UPWARD;
+		case SEVO_CASE_DOWNWARD:
+			return sevo_version_mismatch == SEVO_MISMATCH_AUTO ||
+				sevo_version_mismatch == SEVO_MISMATCH_DOWNWARD;
+	}
+	return false;
+}
+
+static const char *
+sevo_policy_name(void)
+{
+	switch (sevo_version_mismatch)
+	{
+		case SEVO_MISMATCH_AUTO:
+			return "auto";
+		case SEVO_MISMATCH_UPWARD:
+			return "upward";
+		case SEVO_MISMATCH_DOWNWARD:
+			return "downward";
+		default:
+			return "reject";
+	}
+}
+
+/* Builds the plan for reading `version` messages for `reader`. */
+static SevoPlan *
+sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
+				bool noerror)
+{
+	SevoSchema *own = NULL;
+	SevoPlan   *plan;
+	codec_projection *proj = NULL;
+	const codec_schema *writer = reader->codec;
+	int			mode = CODEC_DECODE_EXACT;
+
+	if (dcase != SEVO_CASE_EXACT)
+		own = sevo_schema_by_version(reader->codec->name, version);
+
+	if (dcase == SEVO_CASE_DOWNWARD && own == NULL)
+	{
+		if (noerror)
+			return NULL;
+		sevo_count(SEVO_STAT_REJECTED);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("message version %u of schema \"%s\" is not registered",
+						version, reader->codec->name),
+				 errdetail("The message is older than version %u and no offset map exists for its version.",
+						   reader->version)));
+	}
+
+	if (dcase == SEVO_CASE_UPWARD &&
+		(own == NULL || codec_schema_append_compatible(reader->codec, own->codec)))
+		mode = CODEC_DECODE_PREFIX;
+	else if (own != NULL)
+	{
+		writer = own->codec;
+		proj = codec_projection_build(reader->codec, writer);
+		if (proj == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		if (proj->identity)
+		{
+			codec_projection_free(proj);
+			proj = NULL;
+		}
+	}
+
+	plan = sevo_cache_alloc(sizeof(SevoPlan));
+	plan->version = version;
+	plan->dcase = dcase;
+	plan->writer = writer;
+	plan->mode = mode;
+	plan->proj = proj;
+	plan->next = reader->plans;
+	reader->plans = plan;
+	return plan;
+}
+
+static void
+sevo_warn_missing(SevoSchema *reader, const SevoPlan *plan,
+				  const char *tenant, int tenantlen)
+{
+	TimestampTz stmt = GetCurrentStatementStartTimestamp();
+	uint32		h = tenant ? codec_fnv1a32(tenant, tenantlen) : 0;
+	int			i;
+
+	if (stmt != sevo_warned_stmt || sevo_warned_generation != sevo_cache_generation)
+	{
+		sevo_nwarned = 0;
+		sevo_warned_stmt = stmt;
+		sevo_warned_generation = sevo_cache_generation;
+	}
+	for (i = 0; i < sevo_nwarned; i++)
+		if (sevo_warned[i].tenant_hash == h && sevo_warned[i].reader == reader &&
+			sevo_warned[i].version == plan->version)
+			return;
+	if (sevo_nwarned == SEVO_MAX_WARNED)
+		return;
+	sevo_warned[sevo_nwarned].tenant_hash = h;
+	sevo_warned[sevo_nwarned].reader = reader;
+	sevo_warned[sevo_nwarned].version = plan->version;
+	sevo_nwarned++;
+
+	ereport(WARNING,
+			(errmsg("message version %u lacks %u field(s) of schema \"%s\"",
+					plan->version, plan->proj->nmissing, reader->schema_id),
+			 tenant ? errdetail("Tenant \"%.*s\"; missing fields are decoded as their default or null.",
+								tenantlen, tenant) : 0));
+}
+
+/*
+ * The plan for decoding a message with header `hdr` for `reader`.  When the
+ * message is refused (another lineage, the policy, an unknown older
+ * version) raises an error, or returns NULL if `noerror`; counts the case.
+ */
+const SevoPlan *
+sevo_resolve(SevoSchema *reader, const codec_header *hdr,
+			 const char *tenant, int tenantlen, bool noerror)
+{
+	SevoDecodeCase dcase;
+	SevoPlan   *plan;
+
+	if (hdr->name_hash != reader->codec->name_hash)
+	{
+		sevo_count(SEVO_STAT_REJECTED);
+		if (noerror)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("message is not of schema \"%s\"", reader->codec->name),
+				 errdetail("Its name hash %08X differs from %08X: it belongs to another schema lineage.",
+						   hdr->name_hash, reader->codec->name_hash)));
+	}
+
+	if (hdr->version == reader->version)
+		dcase = SEVO_CASE_EXACT;
+	else if (hdr->version > reader->version)
+		dcase = SEVO_CASE_UPWARD;
+	else
+		dcase = SEVO_CASE_DOWNWARD;
+
+	if (!sevo_policy_allows(dcase))
+	{
+		sevo_count(SEVO_STAT_REJECTED);
+		if (noerror)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("message version %u does not match version %u of schema \"%s\"",
+						hdr->version, reader->version, reader->codec->name),
+				 errdetail("schemaevo.version_mismatch is \"%s\".", sevo_policy_name()),
+				 errhint("Set schemaevo.version_mismatch to \"auto\" to decode %s messages.",
+						 dcase == SEVO_CASE_UPWARD ? "newer" : "older")));
+	}
+
+	for (plan = reader->plans; plan; plan = plan->next)
+		if (plan->version == hdr->version)
+			break;
+	if (plan == NULL)
+	{
+		plan = sevo_plan_build(reader, hdr->version, dcase, noerror);
+		if (plan == NULL)
+		{
+			sevo_count(SEVO_STAT_REJECTED);
+			return NULL;
+		}
+	}
+
+	switch (dcase)
+	{
+		case SEVO_CASE_EXACT:
+			sevo_count(SEVO_STAT_EXACT);
+			break;
+		case SEVO_CASE_UPWARD:
+			sevo_count(SEVO_STAT_UPWARD);
+			if (plan->proj && plan->proj->nmissing > 0)
+				sevo_warn_missing(reader, plan, tenant, tenantlen);
+			break;
+		case SEVO_CASE_DOWNWARD:
+			sevo_count(SEVO_STAT_DOWNWARD);
+			break;
+	}
+	return plan;
+}

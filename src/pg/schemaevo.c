@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * schemaevo.c
+ *	  Module entry point: _PG_init calls one initialiser per part.
+ *
+ * The library works without shared_preload_libraries (counters are then
+ * per backend); preloading adds the shared counters and, with a cluster,
+ * the background worker.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "sevo.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	sevo_define_gucs();
+	sevo_cache_register_callbacks();
+	sevo_stats_register_callbacks();
+
+	if (process_shared_preload_libraries_in_progress)
+		sevo_stats_shmem_request();
+}

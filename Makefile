@@ -33,3 +33,6 @@ codec-cli: src/codec/schemaevo-codec
 src/codec/schemaevo-codec: $(CODEC_SRCS) src/codec/cli.c src/codec/codec.h
 	$(CC) -std=gnu99 -O2 -Wall -Wextra -Werror -Isrc/codec -o $@ \
 		$(CODEC_SRCS) src/codec/cli.c -ljansson -lm
+
+# PGXS tracks no header dependencies; every object depends on every header.
+$(OBJS): $(wildcard src/codec/*.h src/pg/*.h src/paxos/*.h)

@@ -579,6 +579,9 @@ codec_decode(const codec_schema *writer, const codec_projection *proj,
 		info = &dummy;
 	info->dynamic_offsets = false;
 	info->defaults_used = 0;
+	if (proj != NULL && proj->writer != writer)
+		return codec_fail(err, CODEC_ERR_VALUE, 0, NULL,
+						  "projection was built for another writer schema");
 	rc = check_message(writer, mode, buf, len, &hdr, err);
 	if (rc != 0)
 		return rc;
@@ -587,9 +590,6 @@ codec_decode(const codec_schema *writer, const codec_projection *proj,
 	c.v = visitor;
 	c.err = err;
 	c.info = info;
-	if (proj != NULL && proj->writer != writer)
-		return codec_fail(err, CODEC_ERR_VALUE, 0, NULL,
-						  "projection was built for another writer schema");
 	if (proj == NULL || proj->identity)
 		return walk_body(&c, &writer->root, CODEC_HEADER_SIZE,
 						 hdr.fixed_offset, hdr.var_offset, len,

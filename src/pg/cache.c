@@ -239,6 +239,7 @@ sevo_tenant_lookup(const char *tenant, int len)
 	Datum		args[1];
 	char	   *result = NULL;
 	int			rc;
+	MemoryContext callercxt = CurrentMemoryContext;
 
 	args[0] = PointerGetDatum(cstring_to_text_with_len(tenant, len));
 	SPI_connect();
@@ -253,7 +254,7 @@ sevo_tenant_lookup(const char *tenant, int len)
 		char	   *id = SPI_getvalue(SPI_tuptable->vals[0],
 									  SPI_tuptable->tupdesc, 1);
 
-		result = MemoryContextStrdup(CurrentMemoryContext, id);
+		result = MemoryContextStrdup(callercxt, id);
 	}
 	SPI_finish();
 	return result;

@@ -92,10 +92,34 @@ sevo_src_text(void *ctx, const void *node, size_t *len)
 	return s;
 }
 
+/* The key of member `index`, for error messages only: O(members). */
+static const char *
+sevo_src_key(void *ctx, const void *object, uint32_t index, size_t *len)
+{
+	const JsonbValue *v = object;
+	JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+	JsonbValue	jv;
+	JsonbIteratorToken tok;
+	uint32_t	i = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &jv, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		if (i++ == index)
+		{
+			*len = jv.val.string.len;
+			return jv.val.string.val;
+		}
+	}
+	return NULL;
+}
+
 void
 sevo_jsonb_source(codec_source *src)
 {
-	src->ctx = NULL;
+	memset(src, 0, sizeof(*src));
+	src->key = sevo_src_key;
 	src->kind = sevo_src_kind;
 	src->member = sevo_src_member;
 	src->object_size = sevo_src_size;

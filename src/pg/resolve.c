@@ -84,6 +84,7 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
 	codec_projection *proj = NULL;
 	const codec_schema *writer = reader->codec;
 	int			mode = CODEC_DECODE_EXACT;
+	uint32		nmissing = 0;
 
 	if (dcase != SEVO_CASE_EXACT)
 		own = sevo_schema_by_version(reader->codec->name, version);
@@ -103,7 +104,19 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
 
 	if (dcase == SEVO_CASE_UPWARD &&
 		(own == NULL || codec_schema_append_compatible(reader->codec, own->codec)))
+	{
 		mode = CODEC_DECODE_PREFIX;
+		/* fields the newer version deprecated read as null */
+		if (own != NULL)
+		{
+			uint32		i;
+
+			for (i = 0; i < reader->codec->root.nfields; i++)
+				if (!reader->codec->root.fields[i].deprecated &&
+					own->codec->root.fields[i].deprecated)
+					nmissing++;
+		}
+	}
 	else if (own != NULL)
 	{
 		writer = own->codec;
@@ -112,6 +125,7 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory")));
+		nmissing = proj->nmissing;
 		if (proj->identity)
 		{
 			codec_projection_free(proj);
@@ -125,6 +139,7 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
 	plan->writer = writer;
 	plan->mode = mode;
 	plan->proj = proj;
+	plan->nmissing = nmissing;
 	plan->next = reader->plans;
 	reader->plans = plan;
 	return plan;
@@ -157,7 +172,7 @@ sevo_warn_missing(SevoSchema *reader, const SevoPlan *plan,
 
 	ereport(WARNING,
 			(errmsg("message version %u lacks %u field(s) of schema \"%s\"",
-					plan->version, plan->proj->nmissing, reader->schema_id),
+					plan->version, plan->nmissing, reader->schema_id),
 			 tenant ? errdetail("Tenant \"%.*s\"; missing fields are decoded as their default or null.",
 								tenantlen, tenant) : 0));
 }
@@ -227,7 +242,7 @@ sevo_resolve(SevoSchema *reader, const codec_header *hdr,
 			break;
 		case SEVO_CASE_UPWARD:
 			sevo_count(SEVO_STAT_UPWARD);
-			if (plan->proj && plan->proj->nmissing > 0)
+			if (plan->nmissing > 0)
 				sevo_warn_missing(reader, plan, tenant, tenantlen);
 			break;
 		case SEVO_CASE_DOWNWARD:

@@ -55,6 +55,7 @@ typedef struct SevoPlan
 	const codec_schema *writer; /* layout to read the message with */
 	int			mode;			/* CODEC_DECODE_EXACT or _PREFIX */
 	const codec_projection *proj;	/* NULL when identity */
+	uint32		nmissing;		/* reader fields the message lacks */
 	struct SevoPlan *next;
 } SevoPlan;
 

@@ -2,6 +2,8 @@
 # extension; `make installcheck` runs the pg_regress suites against a
 # running server; test/run-tests runs everything (see README).
 
+PG_CONFIG ?= pg_config
+
 EXTENSION = schemaevo
 MODULE_big = schemaevo
 DATA = schemaevo--1.0.sql
@@ -12,15 +14,14 @@ PG_SRCS = $(sort $(wildcard src/pg/*.c))
 PAXOS_SRCS = $(sort $(wildcard src/paxos/*.c))
 OBJS = $(CODEC_SRCS:.c=.o) $(PG_SRCS:.c=.o) $(PAXOS_SRCS:.c=.o)
 
-PG_CPPFLAGS = -I$(srcdir)/src/codec
+PG_CPPFLAGS = -I$(srcdir)/src/codec -I$(shell $(PG_CONFIG) --includedir)
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers $(if $(WERROR),-Werror)
-SHLIB_LINK = -ljansson
+SHLIB_LINK = -ljansson -lpq
 
 REGRESS = registry types evolution malformed fields encode stats
 REGRESS_OPTS = --load-extension=schemaevo
 
-PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 

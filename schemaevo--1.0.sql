@@ -3,26 +3,65 @@
 \echo Use "CREATE EXTENSION schemaevo" to load this file. \quit
 
 /*
- * The replicated log.  Every registry change is a command chosen for one
- * slot; the apply step replays chosen commands in slot order and is the only
- * writer of the registry tables below.
+ * The replicated log.  Every registry change is a command; the log chooses
+ * a value (a batch of commands) for each slot, and the apply step replays
+ * chosen values in slot order.  The apply step is the only writer of the
+ * registry tables below (schemas, active_schemas, promotions, requests).
  */
 CREATE TABLE schemaevo.log (
     slot        bigint PRIMARY KEY CHECK (slot > 0),
-    request_id  text NOT NULL UNIQUE,
-    command     jsonb NOT NULL,
+    value       jsonb NOT NULL,         -- {"proposed_by", "proposed_at", "commands": [...]}
     proposed_by text NOT NULL,
-    chosen_at   timestamptz NOT NULL,
-    outcome     jsonb                   -- set by the apply step
+    chosen_at   timestamptz NOT NULL,   -- the proposer's clock, part of the value
+    outcome     jsonb,                  -- one outcome per command, set by apply
+    digest      text                    -- hash chain of the applied log, set by apply
 );
 COMMENT ON TABLE schemaevo.log IS 'chosen entries of the replicated log, in slot order';
 
+CREATE TABLE schemaevo.requests (
+    request_id text PRIMARY KEY,
+    slot       bigint NOT NULL,
+    outcome    jsonb NOT NULL
+);
+COMMENT ON TABLE schemaevo.requests IS 'applied requests by id, so that a retried request is applied once';
+
 CREATE TABLE schemaevo.node_state (
     singleton    bool PRIMARY KEY DEFAULT true CHECK (singleton),
-    applied_slot bigint NOT NULL DEFAULT 0
+    applied_slot bigint NOT NULL DEFAULT 0,
+    digest       text NOT NULL DEFAULT ''
 );
 INSERT INTO schemaevo.node_state DEFAULT VALUES;
-COMMENT ON TABLE schemaevo.node_state IS 'the last log slot applied on this node';
+COMMENT ON TABLE schemaevo.node_state IS 'the last log slot applied on this node and the digest of the log up to it';
+
+/*
+ * Cluster membership, set by init_cluster() on every node; and the
+ * acceptor's durable state.  Neither goes through the log.
+ */
+CREATE TABLE schemaevo.cluster_members (
+    node_name  text PRIMARY KEY,
+    conninfo   text NOT NULL,
+    node_index int NOT NULL UNIQUE      -- 1-based, in name order; part of ballots
+);
+
+CREATE TABLE schemaevo.cluster_self (
+    singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
+    node_name text NOT NULL,
+    digest    text NOT NULL,            -- of the membership, sent with every peer call
+    voting    bool NOT NULL DEFAULT false
+);
+
+CREATE TABLE schemaevo.acceptor_state (
+    singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
+    promised  bigint NOT NULL DEFAULT 0 -- highest ballot promised, for every slot
+);
+INSERT INTO schemaevo.acceptor_state DEFAULT VALUES;
+
+CREATE TABLE schemaevo.acceptor_slots (
+    slot     bigint PRIMARY KEY,
+    ballot   bigint NOT NULL,
+    value    jsonb NOT NULL
+);
+COMMENT ON TABLE schemaevo.acceptor_slots IS 'values accepted for slots not yet applied here';
 
 CREATE TABLE schemaevo.schemas (
     schema_id            text PRIMARY KEY,
@@ -130,6 +169,40 @@ CREATE FUNCTION schemaevo.message_version(payload bytea) RETURNS int
     AS 'MODULE_PATHNAME', 'sevo_message_version'
     LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
+/* The cluster: set-up, status, and the functions peers call */
+
+CREATE FUNCTION schemaevo.init_cluster(self text, members jsonb) RETURNS text
+    AS 'MODULE_PATHNAME', 'paxos_init_cluster'
+    LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION schemaevo.cluster_status_internal(
+    OUT node_name text, OUT conninfo text, OUT reachable bool,
+    OUT applied_slot bigint, OUT role text, OUT lag_slots bigint,
+    OUT voting bool, OUT diverged bool)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'paxos_cluster_status'
+    LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW schemaevo.cluster_status AS
+    SELECT * FROM schemaevo.cluster_status_internal();
+COMMENT ON VIEW schemaevo.cluster_status IS 'each member of the cluster as this node last saw it';
+
+CREATE FUNCTION schemaevo.paxos_prepare(digest text, ballot bigint, from_slot bigint) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'paxos_sql_prepare'
+    LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION schemaevo.paxos_accept(digest text, ballot bigint, slot bigint, value jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'paxos_sql_accept'
+    LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION schemaevo.paxos_learn(digest text, slot bigint, value jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'paxos_sql_learn'
+    LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION schemaevo.paxos_fetch(digest text, from_slot bigint, max_entries int) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'paxos_sql_fetch'
+    LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION schemaevo.paxos_status(digest text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'paxos_sql_status'
+    LANGUAGE C STRICT VOLATILE;
+
 /* Monitoring */
 
 CREATE FUNCTION schemaevo.decode_stats_internal(
@@ -148,8 +221,10 @@ CREATE FUNCTION schemaevo.reset_decode_stats() RETURNS void
     LANGUAGE C STRICT VOLATILE;
 
 /* Registry tables are changed only through the functions above. */
-REVOKE ALL ON schemaevo.log, schemaevo.node_state, schemaevo.schemas,
-    schemaevo.active_schemas, schemaevo.promotions FROM PUBLIC;
+REVOKE ALL ON schemaevo.log, schemaevo.requests, schemaevo.node_state,
+    schemaevo.schemas, schemaevo.active_schemas, schemaevo.promotions,
+    schemaevo.cluster_members, schemaevo.cluster_self,
+    schemaevo.acceptor_state, schemaevo.acceptor_slots FROM PUBLIC;
 GRANT USAGE ON SCHEMA schemaevo TO PUBLIC;
 GRANT SELECT ON schemaevo.schemas, schemaevo.active_schemas,
     schemaevo.promotion_history, schemaevo.decode_stats TO PUBLIC;

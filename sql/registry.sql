@@ -78,18 +78,28 @@ CALL schemaevo.promote_schema(ARRAY['acme', NULL], 'orders@1');
 CALL schemaevo.promote_schema(NULL::text, 'orders@1');
 SELECT tenant_id, schema_id FROM schemaevo.active_schemas ORDER BY tenant_id;
 
--- the log: one entry per change, applied in order, errors leave no entry
-SELECT slot, command->>'op' AS op, outcome->>'schema_id' AS schema_id, proposed_by
+-- the log: one entry per command, applied in order; a refused command
+-- stays in the log with its error as outcome
+SELECT slot, value->'commands'->0->>'op' AS op, outcome->0->>'schema_id' AS schema_id,
+       outcome->0->>'sqlstate' AS error, proposed_by
   FROM schemaevo.log ORDER BY slot;
+SELECT count(*) = (SELECT count(*) FROM schemaevo.log) AS one_request_per_entry
+  FROM schemaevo.requests;
 SELECT applied_slot = (SELECT max(slot) FROM schemaevo.log) AS caught_up
   FROM schemaevo.node_state;
 
--- a rolled-back promotion leaves no trace
+-- a promotion commits through the log on its own: not inside a transaction block
 BEGIN;
 CALL schemaevo.promote_schema('acme', 'orders@1');
-SELECT schema_id FROM schemaevo.get_active_schema('acme');
 ROLLBACK;
 SELECT schema_id FROM schemaevo.get_active_schema('acme');
+-- and register_schema, too, is not undone by a rollback
+BEGIN;
+SELECT schemaevo.register_schema('{"name": "kept", "fields": [{"name": "a", "type": "int8"}]}');
+ROLLBACK;
+SELECT schema_id FROM schemaevo.schemas WHERE name = 'kept';
+-- the view of the cluster: a cluster of one
+SELECT node_name, reachable, role, lag_slots, voting FROM schemaevo.cluster_status;
 
 -- name hashes must not collide across lineages (FNV-1a: "costarring"/"liquid")
 SELECT schemaevo.register_schema('{"name": "costarring", "fields": [{"name": "a", "type": "int8"}]}');

@@ -454,6 +454,11 @@ check_message(const codec_schema *writer, int mode, const uint8_t *buf,
 						  writer->name, writer->name_hash);
 	if (mode == CODEC_DECODE_EXACT)
 	{
+		/* a schema without a version (not registered) accepts any */
+		if (writer->version != 0 && hdr->version != writer->version)
+			return codec_fail(err, CODEC_ERR_MALFORMED, 8, NULL,
+							  "schema_version %u does not match the schema's %u",
+							  hdr->version, writer->version);
 		if (hdr->field_count != rec->nfields)
 			return codec_fail(err, CODEC_ERR_MALFORMED, 2, NULL,
 							  "field_count %u does not match the schema's %u",

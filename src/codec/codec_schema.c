@@ -182,8 +182,8 @@ parse_type_string(parse_ctx *pc, const char *s, size_t len,
 								   args[0]);
 			if (args[1] > args[0])
 				return schema_fail(pc, CODEC_ERR_SCHEMA, path,
-								   "decimal scale %ld is greater than precision %ld",
-								   args[1], args[0]);
+								   "decimal scale %ld is greater than "
+								   "precision %ld", args[1], args[0]);
 			t->kind = CODEC_DECIMAL;
 			t->size = 8;
 			t->precision = (uint8_t) args[0];

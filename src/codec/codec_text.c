@@ -127,14 +127,21 @@ codec_format_date(int32_t days, char *buf)
 size_t
 codec_format_timestamp(int64_t usec, char *buf)
 {
-	int64_t		days = floor_div(usec, USECS_PER_DAY);
-	int64_t		rem = usec - days * USECS_PER_DAY;
-	int64_t		secs = rem / USECS_PER_SEC;
+	int64_t		days = usec / USECS_PER_DAY;
+	int64_t		rem = usec % USECS_PER_DAY;
+	int64_t		secs;
 	int64_t		y;
 	int			m;
 	int			d;
 	size_t		n;
 
+	/* floor division without forming days * USECS_PER_DAY (may overflow) */
+	if (rem < 0)
+	{
+		rem += USECS_PER_DAY;
+		days--;
+	}
+	secs = rem / USECS_PER_SEC;
 	civil_from_days(days, &y, &m, &d);
 	n = format_ymd(y, m, d, buf);
 	n += (size_t) sprintf(buf + n, "T%02d:%02d:%02d.%06dZ",
@@ -289,6 +296,12 @@ codec_parse_timestamp(const char *s, size_t len, int64_t *usec)
 
 	/* |days| < 2^40 here (at most nine year digits), so this cannot wrap */
 	secs = days * 86400 + hh * 3600 + mi * 60 + ss - offset;
+	/* borrow a second so that the product stays in range at INT64_MIN */
+	if (secs < 0 && frac > 0)
+	{
+		secs++;
+		frac -= USECS_PER_SEC;
+	}
 	if (__builtin_mul_overflow(secs, USECS_PER_SEC, &v) ||
 		__builtin_add_overflow(v, frac, &v))
 		return -1;
@@ -554,38 +567,87 @@ format_special(double f, char *buf)
 	return strlen(s);
 }
 
-size_t
-codec_format_float64(double f, char *buf)
+/*
+ * Shortest text that reads back to the same value (digits found by
+ * increasing the precision of %e until strtod/strtof round-trips), laid out
+ * like PostgreSQL's float8out/float4out: plain notation for decimal
+ * exponents -4 .. maxexp-1, else d.ddde+XX.
+ */
+static size_t
+format_shortest(double f, bool is32, char *buf)
 {
+	char		tmp[40];
+	char		digits[24];
+	int			nd = 0;
+	int			exp10;
 	int			p;
-	int			n = 0;
+	int			maxexp = is32 ? 6 : 15;
+	size_t		n = 0;
+	const char *q;
+	int			i;
 
 	if (!isfinite(f))
 		return format_special(f, buf);
-	for (p = 1; p <= 17; p++)
+	for (p = 1; p <= (is32 ? 9 : 17); p++)
 	{
-		n = snprintf(buf, CODEC_FLOAT_BUFLEN, "%.*g", p, f);
-		if (strtod(buf, NULL) == f)
+		snprintf(tmp, sizeof(tmp), "%.*e", p - 1, f);
+		if (is32 ? strtof(tmp, NULL) == (float) f : strtod(tmp, NULL) == f)
 			break;
 	}
-	return (size_t) n;
+	/* tmp is [-]d[.ddd]e[+-]XX */
+	q = tmp;
+	if (*q == '-')
+		buf[n++] = *q++;
+	for (; *q != 'e'; q++)
+		if (*q != '.')
+			digits[nd++] = *q;
+	exp10 = atoi(q + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	if (exp10 < -4 || exp10 >= maxexp)
+	{
+		buf[n++] = digits[0];
+		if (nd > 1)
+		{
+			buf[n++] = '.';
+			memcpy(buf + n, digits + 1, nd - 1);
+			n += nd - 1;
+		}
+		n += (size_t) sprintf(buf + n, "e%c%02d", exp10 < 0 ? '-' : '+',
+							  exp10 < 0 ? -exp10 : exp10);
+	}
+	else if (exp10 < 0)
+	{
+		buf[n++] = '0';
+		buf[n++] = '.';
+		for (i = -1; i > exp10; i--)
+			buf[n++] = '0';
+		memcpy(buf + n, digits, nd);
+		n += nd;
+	}
+	else
+	{
+		for (i = 0; i < nd || i <= exp10; i++)
+		{
+			if (i == exp10 + 1)
+				buf[n++] = '.';
+			buf[n++] = i < nd ? digits[i] : '0';
+		}
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+size_t
+codec_format_float64(double f, char *buf)
+{
+	return format_shortest(f, false, buf);
 }
 
 size_t
 codec_format_float32(float f, char *buf)
 {
-	int			p;
-	int			n = 0;
-
-	if (!isfinite(f))
-		return format_special(f, buf);
-	for (p = 1; p <= 9; p++)
-	{
-		n = snprintf(buf, CODEC_FLOAT_BUFLEN, "%.*g", p, (double) f);
-		if (strtof(buf, NULL) == f)
-			break;
-	}
-	return (size_t) n;
+	return format_shortest(f, true, buf);
 }
 
 /* ---- base64 (RFC 4648 section 4, padded) ---- */

@@ -35,7 +35,7 @@
 
 #include "apply.h"
 
-/* Runs `sql` with the entry's values as $1 command, $2 slot, $3 time, $4 proposer. */
+/* One command of a chosen entry: $1 command, $2 slot, $3 time, $4 proposer. */
 typedef struct PaxosEntry
 {
 	int64		slot;
@@ -75,6 +75,36 @@ static Jsonb *
 paxos_jsonb_from_text(const char *s)
 {
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
+}
+
+/* value->key as a jsonb document (key must exist and be a container). */
+static Jsonb *
+paxos_member(Jsonb *value, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&value->root, key,
+												 strlen(key), NULL);
+
+	if (v == NULL || v->type != jbvBinary)
+		elog(ERROR, "schemaevo apply: log value lacks \"%s\"", key);
+	return JsonbValueToJsonb(v);
+}
+
+/* Remembers a request's outcome, so that a retry is not applied again. */
+static void
+paxos_record_request(const PaxosEntry *e, Jsonb *outcome)
+{
+	Oid			types[3] = {JSONBOID, INT8OID, JSONBOID};
+	Datum		values[3];
+
+	values[0] = JsonbPGetDatum(e->command);
+	values[1] = Int64GetDatum(e->slot);
+	values[2] = JsonbPGetDatum(outcome);
+	if (SPI_execute_with_args("INSERT INTO schemaevo.requests "
+							  "SELECT $1->>'request_id', $2, $3 "
+							  "WHERE $1->>'request_id' IS NOT NULL "
+							  "ON CONFLICT (request_id) DO NOTHING",
+							  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "schemaevo apply: could not record request");
 }
 
 static Jsonb *
@@ -223,46 +253,150 @@ paxos_apply_promote(const PaxosEntry *e)
 	return paxos_outcome_ok("schema_id", paxos_first_value());
 }
 
-Jsonb *
-paxos_apply(int64 slot, Jsonb *command, const char *proposed_by,
-			TimestampTz chosen_at)
+/* Applies one command of an entry; its outcome. */
+static Jsonb *
+paxos_apply_command(const PaxosEntry *e)
 {
-	PaxosEntry	e;
 	char	   *op;
-	char	   *applied;
-	Jsonb	   *outcome;
+
+	/* a retried request gets the outcome of its first application */
+	paxos_exec(e, "SELECT outcome FROM schemaevo.requests "
+			   " WHERE request_id = $1->>'request_id'", true);
+	if (SPI_processed > 0)
+		return paxos_jsonb_from_text(paxos_first_value());
+
+	paxos_exec(e, "SELECT $1->>'op'", true);
+	op = paxos_first_value() ? pstrdup(paxos_first_value()) : "";
+	if (strcmp(op, "register") == 0)
+		return paxos_apply_register(e);
+	if (strcmp(op, "promote") == 0)
+		return paxos_apply_promote(e);
+	return paxos_outcome_error(ERRCODE_FEATURE_NOT_SUPPORTED,
+							   psprintf("unknown log command \"%s\"", op),
+							   "A newer schemaevo wrote this entry; upgrade this node.");
+}
+
+/*
+ * Inserts the value chosen for `slot` into the log.  A slot chosen twice
+ * must have the same value: anything else means the protocol is broken, and
+ * we stop rather than apply a second history.
+ */
+void
+paxos_log_insert(int64 slot, Jsonb *value)
+{
 	Oid			types[2] = {INT8OID, JSONBOID};
 	Datum		values[2];
-
-	e.slot = slot;
-	e.command = command;
-	e.proposed_by = proposed_by;
-	e.chosen_at = chosen_at;
-
-	paxos_exec(&e, "SELECT applied_slot FROM schemaevo.node_state FOR UPDATE",
-			   false);
-	applied = paxos_first_value();
-	if (applied == NULL || strtoll(applied, NULL, 10) != slot - 1)
-		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " out of order (applied slot %s)",
-			 slot, applied ? applied : "missing");
-
-	paxos_exec(&e, "SELECT $1->>'op'", true);
-	op = pstrdup(paxos_first_value() ? paxos_first_value() : "");
-	if (strcmp(op, "register") == 0)
-		outcome = paxos_apply_register(&e);
-	else if (strcmp(op, "promote") == 0)
-		outcome = paxos_apply_promote(&e);
-	else
-		outcome = paxos_outcome_error(ERRCODE_FEATURE_NOT_SUPPORTED,
-									  psprintf("unknown log command \"%s\"", op),
-									  "A newer schemaevo wrote this entry; upgrade this node.");
+	char	   *same;
 
 	values[0] = Int64GetDatum(slot);
-	values[1] = JsonbPGetDatum(outcome);
-	if (SPI_execute_with_args("UPDATE schemaevo.log SET outcome = $2 WHERE slot = $1",
-							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE ||
-		SPI_execute_with_args("UPDATE schemaevo.node_state SET applied_slot = $1",
-							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
-	return outcome;
+	values[1] = JsonbPGetDatum(value);
+	if (SPI_execute_with_args("INSERT INTO schemaevo.log (slot, value, proposed_by, chosen_at) "
+							  "VALUES ($1, $2, coalesce($2->>'proposed_by', ''), "
+							  "        coalesce(($2->>'proposed_at')::timestamptz, 'epoch')) "
+							  "ON CONFLICT (slot) DO NOTHING",
+							  2, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "schemaevo: could not insert log slot " INT64_FORMAT, slot);
+	if (SPI_processed == 1)
+		return;
+	if (SPI_execute_with_args("SELECT value = $2 FROM schemaevo.log WHERE slot = $1",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "schemaevo: could not read log slot " INT64_FORMAT, slot);
+	same = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (strcmp(same, "t") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("two different values chosen for log slot " INT64_FORMAT, slot),
+				 errdetail("The value learned now differs from the one in schemaevo.log."),
+				 errhint("This is a safety violation of the replicated log; stop the node and report it.")));
+}
+
+/* The slot applied on this node. */
+int64
+paxos_applied_slot(void)
+{
+	if (SPI_execute("SELECT applied_slot FROM schemaevo.node_state", true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "schemaevo: node_state is missing");
+	return strtoll(paxos_first_value(), NULL, 10);
+}
+
+Jsonb *
+paxos_apply(int64 slot)
+{
+	PaxosEntry	e;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	bool		isnull;
+	Jsonb	   *value;
+	int			ncommands;
+	int			i;
+	StringInfoData outcomes;
+	Jsonb	   *result;
+	char	   *applied;
+
+	/* lock node_state: one applier at a time, strictly in order */
+	if (SPI_execute("SELECT applied_slot FROM schemaevo.node_state FOR UPDATE",
+					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "schemaevo: node_state is missing");
+	applied = paxos_first_value();
+	if (strtoll(applied, NULL, 10) != slot - 1)
+		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " out of order (applied slot %s)",
+			 slot, applied);
+
+	values[0] = Int64GetDatum(slot);
+	if (SPI_execute_with_args("SELECT value, chosen_at, proposed_by, "
+							  "       jsonb_array_length(value->'commands') "
+							  "  FROM schemaevo.log WHERE slot = $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " is not in the log", slot);
+	value = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	e.slot = slot;
+	e.chosen_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 2, &isnull));
+	e.proposed_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	ncommands = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 4, &isnull));
+	if (isnull)
+		ncommands = 0;
+
+	initStringInfo(&outcomes);
+	appendStringInfoChar(&outcomes, '[');
+	for (i = 0; i < ncommands; i++)
+	{
+		JsonbValue *cmd = getIthJsonbValueFromContainer(
+			&paxos_member(value, "commands")->root, i);
+		Jsonb	   *outcome;
+
+		e.command = JsonbValueToJsonb(cmd);
+		outcome = paxos_apply_command(&e);
+		paxos_record_request(&e, outcome);
+		if (i > 0)
+			appendStringInfoString(&outcomes, ", ");
+		appendStringInfoString(&outcomes,
+							   JsonbToCString(NULL, &outcome->root, VARSIZE(outcome)));
+	}
+	appendStringInfoChar(&outcomes, ']');
+	result = paxos_jsonb_from_text(outcomes.data);
+
+	{
+		Oid			t2[2] = {INT8OID, JSONBOID};
+		Datum		v2[2];
+
+		v2[0] = Int64GetDatum(slot);
+		v2[1] = JsonbPGetDatum(result);
+		if (SPI_execute_with_args(
+								  "WITH d AS (SELECT md5(n.digest || ':' || l.slot || ':' || l.value::text) AS digest "
+								  "             FROM schemaevo.node_state n, schemaevo.log l WHERE l.slot = $1), "
+								  "     l AS (UPDATE schemaevo.log SET outcome = $2, digest = d.digest "
+								  "             FROM d WHERE slot = $1) "
+								  "UPDATE schemaevo.node_state SET applied_slot = $1, digest = d.digest FROM d",
+								  2, t2, v2, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_execute_with_args("DELETE FROM schemaevo.acceptor_slots WHERE slot <= $1",
+								  1, t2, v2, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
+	}
+	return result;
 }

@@ -19,14 +19,26 @@
 #include "utils/jsonb.h"
 
 /*
- * Applies the entry chosen for `slot` (which must be the slot after the
- * node's applied_slot) inside the current transaction, records its
- * outcome in schemaevo.log and advances applied_slot.  A command that
- * fails deterministically (unknown schema, version taken) is rolled back
- * to a no-op and its error kept as the outcome.  Caller is connected to
- * SPI.
+ * A log value is {"proposed_by": node, "proposed_at": timestamptz,
+ * "commands": [{"request_id": id, "op": "register" | "promote", ...}]}; an
+ * empty command list is a no-op (filling a slot a failed leader left open).
+ * All three functions run inside the caller's transaction, connected to SPI.
  */
-extern Jsonb *paxos_apply(int64 slot, Jsonb *command, const char *proposed_by,
-						  TimestampTz chosen_at);
+
+/* Records the value chosen for `slot`; errors if a different one was. */
+extern void paxos_log_insert(int64 slot, Jsonb *value);
+
+/* The last slot applied on this node. */
+extern int64 paxos_applied_slot(void);
+
+/*
+ * Applies log entry `slot`, which must be the slot after applied_slot:
+ * every command in order, each request id at most once ever.  A command
+ * the registry refuses (unknown schema, version taken) changes nothing and
+ * its error becomes its outcome.  Records the outcomes, the digest chain
+ * and applied_slot, and drops acceptor state up to `slot`.  Returns the
+ * outcomes, a jsonb array.
+ */
+extern Jsonb *paxos_apply(int64 slot);
 
 #endif							/* PAXOS_APPLY_H */

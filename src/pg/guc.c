@@ -7,6 +7,8 @@
  */
 #include "sevo.h"
 
+#include "../paxos/paxos.h"
+
 #include <limits.h>
 
 #include "utils/guc.h"
@@ -60,6 +62,60 @@ sevo_define_gucs(void)
 							   PGC_SIGHUP,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("schemaevo.database",
+							   "Sets the database whose schemaevo registry the log worker maintains.",
+							   NULL,
+							   &paxos_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("schemaevo.request_timeout",
+							"Sets how long register_schema and promote_schema wait for the log to choose.",
+							NULL,
+							&paxos_request_timeout,
+							10000, 100, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("schemaevo.peer_timeout",
+							"Sets how long the log worker waits for peers in one protocol round.",
+							NULL,
+							&paxos_peer_timeout,
+							1000, 10, INT_MAX / 4,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("schemaevo.connect_timeout",
+							"Sets how long the log worker waits for a connection to a peer.",
+							NULL,
+							&paxos_connect_timeout,
+							2000, 10, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("schemaevo.catchup_interval",
+							"Sets how often the log worker exchanges status with its peers and catches up.",
+							NULL,
+							&paxos_catchup_interval,
+							500, 10, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("schemaevo.batch_size",
+							"Sets the most commands the log worker puts in one log slot.",
+							NULL,
+							&paxos_batch_size,
+							64, 1, PAXOS_BATCH_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("schemaevo");
 }

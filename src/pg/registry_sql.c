@@ -15,13 +15,14 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/parsenodes.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 
-#include "../paxos/log.h"
+#include "../paxos/paxos.h"
 
 PG_FUNCTION_INFO_V1(sevo_register_schema_text);
 PG_FUNCTION_INFO_V1(sevo_register_schema_jsonb);
@@ -136,12 +137,31 @@ sevo_require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("%s must not be null", name)));
 }
 
+/*
+ * Through the log worker a promotion commits on its own, whatever the
+ * caller's transaction does next: refuse to pretend otherwise.
+ */
+static void
+sevo_promote_check_context(FunctionCallInfo fcinfo)
+{
+	if (paxos_is_inline())
+		return;
+	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
+		((CallContext *) fcinfo->context)->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("CALL schemaevo.promote_schema() cannot run inside a transaction block"),
+				 errdetail("The promotion is chosen by the replicated log and commits on its own; a ROLLBACK could not undo it."),
+				 errhint("Run the CALL on its own, outside BEGIN ... COMMIT.")));
+}
+
 /* SQL: CALL promote_schema(tenant text, schema_id text) */
 Datum
 sevo_promote_schema(PG_FUNCTION_ARGS)
 {
 	StringInfoData tenants;
 
+	sevo_promote_check_context(fcinfo);
 	sevo_require_arg(fcinfo, 0, "tenant");
 	sevo_require_arg(fcinfo, 1, "schema_id");
 	initStringInfo(&tenants);
@@ -166,6 +186,7 @@ sevo_promote_schema_many(PG_FUNCTION_ARGS)
 	int			i;
 	StringInfoData tenants;
 
+	sevo_promote_check_context(fcinfo);
 	sevo_require_arg(fcinfo, 0, "tenants");
 	sevo_require_arg(fcinfo, 1, "schema_id");
 	arr = PG_GETARG_ARRAYTYPE_P(0);

@@ -11,6 +11,8 @@
  */
 #include "sevo.h"
 
+#include "../paxos/paxos.h"
+
 #include "fmgr.h"
 #include "miscadmin.h"
 
@@ -26,5 +28,9 @@ _PG_init(void)
 	sevo_stats_register_callbacks();
 
 	if (process_shared_preload_libraries_in_progress)
+	{
 		sevo_stats_shmem_request();
+		paxos_shmem_request();
+		paxos_register_worker();
+	}
 }

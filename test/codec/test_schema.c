@@ -73,7 +73,7 @@ test_offset_map_and_layout(void)
 	codec_schema_set_version(s, 3);
 	t = codec_schema_layout_json(s);
 	CHECK_STR(t,
-			  "{\"name\":\"orders\",\"version\":3,\"name_hash\":2812332207,"
+			  "{\"name\":\"orders\",\"version\":3,\"name_hash\":845059820,"
 			  "\"field_count\":5,\"fixed_length\":18,\"bitmap_length\":1,"
 			  "\"fields\":["
 			  "{\"name\":\"id\",\"ordinal\":0,\"type\":\"int64\",\"size\":8,"
@@ -87,7 +87,7 @@ test_offset_map_and_layout(void)
 			  "\"var_index\":0,\"nullable\":true,\"deprecated\":false},"
 			  "{\"name\":\"tags\",\"ordinal\":4,\"type\":{\"array\":\"string\"},"
 			  "\"var_index\":1,\"nullable\":false,\"deprecated\":false}]}");
-	CHECK_INT(s->name_hash, 2812332207u);
+	CHECK_INT(s->name_hash, 845059820u);
 	free(t);
 	codec_schema_free(s);
 }
@@ -183,8 +183,7 @@ typedef struct err_case
 #define F(body) "{\"name\":\"s\",\"fields\":[" body "]}"
 
 static const err_case schema_errors[] = {
-	{"{", CODEC_ERR_SCHEMA, "",
-	"invalid JSON: '[' or '{' expected near end of file at line 1 column 1"},
+	{"{", CODEC_ERR_SCHEMA, "", NULL},	/* jansson's text varies */
 	{"[]", CODEC_ERR_SCHEMA, "", "definition must be a JSON object"},
 	{"{\"name\":\"s\",\"fields\":[{\"name\":\"a\",\"type\":\"int8\"}],\"foo\":1}",
 	CODEC_ERR_SCHEMA, "", "unknown key \"foo\""},
@@ -264,12 +263,13 @@ static const err_case schema_errors[] = {
 	{NULL, 0, NULL, NULL}
 };
 
+
 static void
 test_schema_errors(void)
 {
 	const err_case *c;
 
-	for (c = schema_errors; c->json != NULL; c++)
+	for (c = schema_errors; c->path != NULL; c++)
 	{
 		codec_schema *s = NULL;
 		codec_error err;
@@ -287,7 +287,7 @@ test_schema_errors(void)
 		if (strcmp(err.path, c->path) != 0)
 			unit_fail(__FILE__, __LINE__, "%s: path \"%s\", expected \"%s\"",
 					  c->json, err.path, c->path);
-		if (strcmp(err.message, c->message) != 0)
+		if (c->message != NULL && strcmp(err.message, c->message) != 0)
 			unit_fail(__FILE__, __LINE__, "%s: message \"%s\", expected \"%s\"",
 					  c->json, err.message, c->message);
 	}

@@ -1,0 +1,250 @@
+/*-------------------------------------------------------------------------
+ *
+ * acceptor.c
+ *	  The Paxos acceptor, and the other SQL functions peers call: prepare
+ *	  (phase 1), accept (phase 2), learn, fetch (catch-up) and status.
+ *
+ * Invariants:
+ *	- One promise covers every slot (Multi-Paxos): acceptor_state.promised
+ *	  only grows.  A prepare is granted for ballot > promised, an accept for
+ *	  ballot >= promised; both raise promised to the ballot.
+ *	- Every call locks the acceptor_state row, so concurrent callers (peers
+ *	  and this node's own worker) are serialised.
+ *	- A reply leaves only after its transaction committed durably: the
+ *	  functions force synchronous_commit = on for their transaction (a SET
+ *	  clause would be undone before commit) and refuse when fsync is off.
+ *	  Peers read results until PQgetResult returns NULL, which is after the
+ *	  commit, and count no reply that carried an error.
+ *	- Only a voting node acts as acceptor (membership.c, worker.c).
+ *	- Every call carries the caller's membership digest; a mismatch is
+ *	  refused (08P01).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+
+#include "apply.h"
+#include "paxos.h"
+#include "paxos_int.h"
+
+PG_FUNCTION_INFO_V1(paxos_sql_prepare);
+PG_FUNCTION_INFO_V1(paxos_sql_accept);
+PG_FUNCTION_INFO_V1(paxos_sql_learn);
+PG_FUNCTION_INFO_V1(paxos_sql_fetch);
+PG_FUNCTION_INFO_V1(paxos_sql_status);
+
+static Jsonb *
+paxos_query_jsonb(const char *sql, int nargs, Oid *types, Datum *values,
+				  bool read_only)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 1) < 0 ||
+		SPI_processed != 1)
+		elog(ERROR, "schemaevo acceptor: query failed: %s", sql);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "schemaevo acceptor: query returned null: %s", sql);
+	return DatumGetJsonbPCopy(d);
+}
+
+/*
+ * Locks the acceptor's state for the rest of the transaction.  Run as its
+ * own statement, so that the next statement's snapshot (READ COMMITTED)
+ * sees every acceptance committed before we got the lock.
+ */
+static void
+paxos_lock_acceptor(void)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the Paxos acceptor must run at READ COMMITTED isolation")));
+	if (SPI_execute("SELECT promised FROM schemaevo.acceptor_state FOR UPDATE",
+					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "schemaevo acceptor: acceptor_state is missing");
+}
+
+/* Phase 1: promise `ballot` for every slot; report values accepted from `from_slot` on. */
+Jsonb *
+paxos_acceptor_prepare(int64 ballot, int64 from_slot)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+
+	paxos_lock_acceptor();
+	values[0] = Int64GetDatum(ballot);
+	values[1] = Int64GetDatum(from_slot);
+	return paxos_query_jsonb(
+							 "WITH s AS (SELECT promised FROM schemaevo.acceptor_state), "
+							 "     u AS (UPDATE schemaevo.acceptor_state SET promised = $1 "
+							 "            WHERE promised < $1 RETURNING promised) "
+							 "SELECT jsonb_build_object("
+							 "  'ok', EXISTS (SELECT 1 FROM u), "
+							 "  'promised', greatest((SELECT promised FROM s), (SELECT promised FROM u)), "
+							 "  'accepted', (SELECT coalesce(jsonb_agg(jsonb_build_object("
+							 "                 'slot', slot, 'ballot', ballot, 'value', value) ORDER BY slot), '[]') "
+							 "                FROM schemaevo.acceptor_slots WHERE slot >= $2), "
+							 "  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
+							 "  'applied', (SELECT applied_slot FROM schemaevo.node_state))",
+							 2, types, values, false);
+}
+
+/* Phase 2: accept `value` for `slot` under `ballot` unless promised higher. */
+Jsonb *
+paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value)
+{
+	Oid			types[3] = {INT8OID, INT8OID, JSONBOID};
+	Datum		values[3];
+
+	paxos_lock_acceptor();
+	values[0] = Int64GetDatum(ballot);
+	values[1] = Int64GetDatum(slot);
+	values[2] = JsonbPGetDatum(value);
+	return paxos_query_jsonb(
+							 "WITH s AS (SELECT promised FROM schemaevo.acceptor_state), "
+							 "     c AS (SELECT EXISTS (SELECT 1 FROM schemaevo.log WHERE slot = $2) AS chosen), "
+							 "     ok AS (SELECT (SELECT promised FROM s) <= $1 AND NOT (SELECT chosen FROM c) AS ok), "
+							 "     u AS (UPDATE schemaevo.acceptor_state SET promised = $1 "
+							 "            WHERE (SELECT ok FROM ok) AND promised < $1), "
+							 "     a AS (INSERT INTO schemaevo.acceptor_slots (slot, ballot, value) "
+							 "           SELECT $2, $1, $3 WHERE (SELECT ok FROM ok) "
+							 "           ON CONFLICT (slot) DO UPDATE SET ballot = excluded.ballot, value = excluded.value) "
+							 "SELECT jsonb_build_object("
+							 "  'ok', (SELECT ok FROM ok), "
+							 "  'promised', greatest((SELECT promised FROM s), "
+							 "                       CASE WHEN (SELECT ok FROM ok) THEN $1 END), "
+							 "  'chosen', (SELECT chosen FROM c), "
+							 "  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
+							 "  'applied', (SELECT applied_slot FROM schemaevo.node_state))",
+							 3, types, values, false);
+}
+
+/* What a peer needs to know of this node: progress, promise, digest. */
+Jsonb *
+paxos_acceptor_status(void)
+{
+	return paxos_query_jsonb(
+							 "SELECT jsonb_build_object("
+							 "  'applied', n.applied_slot, 'digest', n.digest, "
+							 "  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
+							 "  'accepted_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.acceptor_slots), "
+							 "  'promised', (SELECT promised FROM schemaevo.acceptor_state), "
+							 "  'voting', coalesce((SELECT voting FROM schemaevo.cluster_self), false)) "
+							 "  FROM schemaevo.node_state n",
+							 0, NULL, NULL, true);
+}
+
+/* Chosen entries from `from_slot` on, at most `max_entries`, in slot order. */
+Jsonb *
+paxos_fetch_entries(int64 from_slot, int max_entries)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(from_slot);
+	values[1] = Int32GetDatum(max_entries);
+	return paxos_query_jsonb(
+							 "SELECT coalesce(jsonb_agg(jsonb_build_object('slot', slot, 'value', value) "
+							 "                          ORDER BY slot), '[]') "
+							 "  FROM (SELECT slot, value FROM schemaevo.log "
+							 "         WHERE slot >= $1 ORDER BY slot LIMIT $2) e",
+							 2, types, values, true);
+}
+
+/* Checks common to every peer call; connects to SPI. */
+static void
+paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
+{
+	char	   *digest = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("a hot standby is not a member of the cluster")));
+	SPI_connect();
+	paxos_check_digest(digest);
+	if (!acceptor)
+		return;
+	if (!enableFsync)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this node refuses to act as a Paxos acceptor with fsync off"),
+				 errdetail("A promise or acceptance must survive a crash before it is reported.")));
+	if (paxos_shared == NULL || !paxos_shared->voting)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this node does not vote yet"),
+				 errdetail("It is catching up with the log, or its schemaevo worker is not running.")));
+	/* durable before the reply leaves; local to this transaction */
+	(void) set_config_option("synchronous_commit", "on", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+}
+
+static Datum
+paxos_peer_call_end(Jsonb *reply)
+{
+	Jsonb	   *copy;
+
+	copy = (Jsonb *) SPI_palloc(VARSIZE(reply));
+	memcpy(copy, reply, VARSIZE(reply));
+	SPI_finish();
+	PG_RETURN_JSONB_P(copy);
+}
+
+/* SQL: paxos_prepare(digest text, ballot bigint, from_slot bigint) → jsonb */
+Datum
+paxos_sql_prepare(PG_FUNCTION_ARGS)
+{
+	paxos_peer_call_begin(fcinfo, true);
+	return paxos_peer_call_end(paxos_acceptor_prepare(PG_GETARG_INT64(1),
+													  PG_GETARG_INT64(2)));
+}
+
+/* SQL: paxos_accept(digest text, ballot bigint, slot bigint, value jsonb) → jsonb */
+Datum
+paxos_sql_accept(PG_FUNCTION_ARGS)
+{
+	paxos_peer_call_begin(fcinfo, true);
+	return paxos_peer_call_end(paxos_acceptor_accept(PG_GETARG_INT64(1),
+													 PG_GETARG_INT64(2),
+													 PG_GETARG_JSONB_P(3)));
+}
+
+/* SQL: paxos_learn(digest text, slot bigint, value jsonb) → jsonb */
+Datum
+paxos_sql_learn(PG_FUNCTION_ARGS)
+{
+	paxos_peer_call_begin(fcinfo, false);
+	paxos_log_insert(PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2));
+	paxos_wake_worker();
+	return paxos_peer_call_end(paxos_acceptor_status());
+}
+
+/* SQL: paxos_fetch(digest text, from_slot bigint, max_entries int) → jsonb */
+Datum
+paxos_sql_fetch(PG_FUNCTION_ARGS)
+{
+	paxos_peer_call_begin(fcinfo, false);
+	return paxos_peer_call_end(paxos_fetch_entries(PG_GETARG_INT64(1),
+												   PG_GETARG_INT32(2)));
+}
+
+/* SQL: paxos_status(digest text) → jsonb */
+Datum
+paxos_sql_status(PG_FUNCTION_ARGS)
+{
+	paxos_peer_call_begin(fcinfo, false);
+	return paxos_peer_call_end(paxos_acceptor_status());
+}

@@ -1,0 +1,182 @@
+/*-------------------------------------------------------------------------
+ *
+ * paxos_int.h
+ *	  Declarations shared inside src/paxos: shared memory, membership,
+ *	  ballots, the libpq transport.
+ *
+ * Shared memory protocol (PaxosShared.lock, an LWLock):
+ *	- A backend takes a FREE request slot, fills it, sets it QUEUED and sets
+ *	  the worker's latch; it then sleeps on the slot's condition variable.
+ *	- The worker moves QUEUED slots to TAKEN, and when their command is
+ *	  chosen and applied writes the outcome and sets DONE (broadcasting the
+ *	  condition variable).  The backend copies the outcome and frees the slot.
+ *	- A backend that times out sets ABANDONED; the worker frees an ABANDONED
+ *	  slot when it is done with it.  The command may still be chosen: its
+ *	  request id makes a retry safe.
+ *	- The node status array is written by the worker only and read by the
+ *	  cluster_status view.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PAXOS_INT_H
+#define PAXOS_INT_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "utils/jsonb.h"
+
+#define PAXOS_QUEUE_SIZE	64
+#define PAXOS_MAX_COMMAND	(64 * 1024)
+#define PAXOS_MAX_OUTCOME	2048
+#define PAXOS_MAX_MEMBERS	16
+#define PAXOS_CONNINFO_LEN	256
+
+typedef enum PaxosRequestState
+{
+	PRQ_FREE = 0,
+	PRQ_QUEUED,
+	PRQ_TAKEN,
+	PRQ_DONE,
+	PRQ_ABANDONED
+} PaxosRequestState;
+
+typedef struct PaxosRequest
+{
+	PaxosRequestState state;
+	Oid			dbid;
+	int64		slot;			/* where it was applied, when DONE */
+	char		outcome[PAXOS_MAX_OUTCOME];
+	ConditionVariable cv;
+	int			command_len;
+	char		command[PAXOS_MAX_COMMAND];	/* jsonb text with request_id */
+} PaxosRequest;
+
+typedef struct PaxosNodeStatus
+{
+	char		name[NAMEDATALEN];
+	char		conninfo[PAXOS_CONNINFO_LEN];	/* password removed */
+	bool		is_self;
+	bool		reachable;
+	bool		voting;
+	bool		diverged;		/* digest differs at the same slot */
+	int64		applied_slot;
+	int64		promised;
+	TimestampTz last_contact;
+} PaxosNodeStatus;
+
+typedef struct PaxosShared
+{
+	LWLock	   *lock;
+	pid_t		worker_pid;
+	Latch	   *worker_latch;
+	Oid			dbid;			/* the worker's database, once connected */
+	bool		voting;			/* this node may act as an acceptor */
+	int64		applied_slot;
+	int64		chosen_max;		/* highest chosen slot known */
+	int64		ballot;			/* our ballot while leader, else 0 */
+	int64		leader_ballot;	/* highest ballot seen anywhere */
+	uint32		membership_generation;	/* bumped by init_cluster */
+	int			nmembers;
+	PaxosNodeStatus nodes[PAXOS_MAX_MEMBERS];
+	PaxosRequest requests[PAXOS_QUEUE_SIZE];
+} PaxosShared;
+
+extern PaxosShared *paxos_shared;
+
+/* ---- ballots: round << 8 | node index (1..255) ---- */
+#define PAXOS_BALLOT(round, index)	(((int64) (round) << 8) | (int64) (index))
+#define PAXOS_BALLOT_ROUND(b)		((b) >> 8)
+#define PAXOS_BALLOT_NODE(b)		((int) ((b) & 0xFF))
+
+/* ---- membership (membership.c) ---- */
+
+typedef struct PaxosMember
+{
+	char		name[NAMEDATALEN];
+	char	   *conninfo;
+	int			index;			/* 1-based, in name order */
+	bool		is_self;
+} PaxosMember;
+
+typedef struct PaxosMembership
+{
+	int			nmembers;		/* 0: cluster of one, not initialised */
+	PaxosMember members[PAXOS_MAX_MEMBERS];
+	int			self;			/* index into members */
+	char		self_name[NAMEDATALEN];
+	char		digest[65];
+	bool		initialised;	/* init_cluster() was run */
+} PaxosMembership;
+
+/*
+ * Reads the membership tables (a cluster of one named `fallback_name` when
+ * init_cluster() was never run).  Caller is connected to SPI.
+ */
+extern void paxos_membership_load(PaxosMembership *m, const char *fallback_name);
+/* Raises an error unless `digest` is this node's membership digest. */
+extern void paxos_check_digest(const char *digest);
+extern char *paxos_strip_password(const char *conninfo);
+
+/* ---- shared memory (shmem.c) ---- */
+extern void paxos_wake_worker(void);
+
+/* ---- the acceptor (acceptor.c); caller in a transaction, on SPI ---- */
+extern Jsonb *paxos_acceptor_prepare(int64 ballot, int64 from_slot);
+extern Jsonb *paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value);
+extern Jsonb *paxos_acceptor_status(void);
+extern Jsonb *paxos_fetch_entries(int64 from_slot, int max_entries);
+
+/* ---- the libpq transport (transport.c) ---- */
+
+typedef enum PaxosConnState
+{
+	PCS_DOWN,
+	PCS_CONNECTING,
+	PCS_IDLE,
+	PCS_BUSY
+} PaxosConnState;
+
+typedef struct PaxosPeer
+{
+	PaxosMember *member;
+	struct pg_conn *conn;
+	PaxosConnState state;
+	int			poll_want;		/* PGRES_POLLING_READING/WRITING while
+								 * connecting */
+	TimestampTz connect_started;
+	TimestampTz retry_after;	/* no reconnect before this */
+	TimestampTz query_started;
+	uint64		query_round;	/* round of the query in flight */
+	/* the current round */
+	bool		in_round;		/* the round wants this peer */
+	bool		replied;		/* its query of this round completed */
+	bool		ok;				/* ... with no error result */
+	bool		errored;		/* an error result arrived for the query */
+	char	   *reply;			/* first column of the first row */
+	char	   *error;			/* "SQLSTATE: message" */
+} PaxosPeer;
+
+/*
+ * A round: paxos_round_begin() sends `sql` with text parameters to every
+ * peer that can take it (connecting first where needed); the caller may do
+ * local work; paxos_round_wait() then waits on the latch and every socket
+ * in one WaitEventSet until `enough` peers replied without error, every
+ * query of the round completed, or `timeout_ms` passed, and returns the
+ * number of error-free replies.  A reply counts only if no result of the
+ * query was an error.  Stragglers are left running and drained later.
+ * Replies are palloc'd in the caller's memory context.
+ */
+extern void paxos_round_begin(PaxosPeer *peers, int npeers, const char *sql,
+							  int nparams, const char *const *params);
+extern int	paxos_round_wait(PaxosPeer *peers, int npeers, int enough,
+							 int timeout_ms);
+extern void paxos_disconnect(PaxosPeer *peer);
+
+/* Set when the latch fired during a round: the caller re-checks its queue. */
+extern bool paxos_latch_seen;
+
+#endif							/* PAXOS_INT_H */

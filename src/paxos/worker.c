@@ -1,0 +1,1049 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The schemaevo log worker: proposer, learner and catch-up of the
+ *	  Multi-Paxos log, one per node, in the database schemaevo.database.
+ *
+ * Protocol (docs/protocol.md has the full description):
+ *	- Phase 1 runs once for every slot from the first one this node has not
+ *	  applied: prepare(ballot, from) to all members.  With promises from a
+ *	  majority the node is leader for that ballot; every value a promise
+ *	  reported (highest ballot per slot) is proposed again in phase 2 under
+ *	  the new ballot, and slots in between get a no-op.  Nothing is ever
+ *	  decided from phase-1 replies alone.
+ *	- Phase 2, one round per slot: accept(ballot, slot, value) to all; the
+ *	  value is chosen when a majority accepted it in this ballot.  The
+ *	  leader then writes it to its log, applies it, answers the waiting
+ *	  backends and sends learn(slot, value) to the others.
+ *	- A value is a batch: every request queued while the previous slot was
+ *	  in flight goes into the next slot.
+ *	- Ballots are (round << 8 | node index); a new round is always above
+ *	  every promise seen and the durable local promise, so a restart never
+ *	  reuses a ballot.  A refused ballot, or a competing leader, makes the
+ *	  node step down and retry after a randomized backoff.
+ *	- Catch-up: every catchup_interval the worker asks every peer for its
+ *	  status, fetches chosen entries it lacks, publishes cluster_status and
+ *	  compares log digests at equal slots.
+ *	- A node does not vote until it has caught up: after a restart with
+ *	  statuses from a majority, and after init_cluster (a new or wiped node)
+ *	  with statuses from every other member, adopting their highest promise.
+ *
+ * Every database access runs in a transaction of its own, so a promise or
+ * acceptance is durable (synchronous_commit = on) before the worker acts on
+ * it.  An error ends the worker; the postmaster restarts it and requests it
+ * had taken are queued again (their request ids make that safe).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "apply.h"
+#include "paxos.h"
+#include "paxos_int.h"
+
+PGDLLEXPORT void paxos_worker_main(Datum arg);
+
+extern char *sevo_node_name;
+
+typedef struct PendingRequest
+{
+	int			qslot;			/* index in paxos_shared->requests */
+	char	   *command;		/* jsonb text */
+	bool		done;
+} PendingRequest;
+
+typedef enum Phase2Result
+{
+	P2_CHOSEN,
+	P2_FAILED,
+	P2_BEHIND					/* the slot is already chosen elsewhere */
+} Phase2Result;
+
+static PaxosMembership pw_m;
+static PaxosPeer pw_peers[PAXOS_MAX_MEMBERS];
+static int	pw_npeers = 0;
+static int	pw_majority = 1;
+static uint32 pw_member_gen = 0;
+static bool pw_loaded = false;
+
+static int64 pw_ballot = 0;		/* ours, valid while pw_leader */
+static bool pw_leader = false;
+static int64 pw_next_slot = 0;
+static int64 pw_max_promise = 0;	/* highest ballot seen anywhere */
+static int	pw_failures = 0;
+static TimestampTz pw_backoff_until = 0;
+static TimestampTz pw_next_status = 0;
+static TimestampTz pw_last_progress = 0;
+static int64 pw_applied = 0;
+static int64 pw_peer_chosen_max = 0;	/* highest chosen slot a peer has */
+
+static MemoryContext pw_cxt;	/* pending requests */
+static MemoryContext pw_outer_cxt;	/* the caller's, around a transaction */
+static List *pw_pending = NIL;
+
+/* ---- transactions ---- */
+
+/*
+ * A transaction of its own, connected to SPI.  pw_commit() returns to the
+ * memory context that was current at pw_begin(); copy results out with
+ * pw_copy() or pw_strdup() before committing.
+ */
+static void
+pw_begin(void)
+{
+	pw_outer_cxt = CurrentMemoryContext;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+pw_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(pw_outer_cxt);
+}
+
+/* Copies a jsonb out of the transaction, for use after pw_commit(). */
+static Jsonb *
+pw_copy(Jsonb *j)
+{
+	Jsonb	   *c = MemoryContextAlloc(pw_outer_cxt, VARSIZE(j));
+
+	memcpy(c, j, VARSIZE(j));
+	return c;
+}
+
+static Jsonb *
+pw_parse(const char *text)
+{
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+}
+
+static char *
+pw_text(Jsonb *j)
+{
+	return JsonbToCString(NULL, &j->root, VARSIZE(j));
+}
+
+static JsonbValue *
+pw_get(Jsonb *j, const char *key)
+{
+	return getKeyJsonValueFromContainer(&j->root, key, strlen(key), NULL);
+}
+
+static int64
+pw_get_int(Jsonb *j, const char *key)
+{
+	JsonbValue *v = pw_get(j, key);
+
+	if (v == NULL || v->type != jbvNumeric)
+		return 0;
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											 NumericGetDatum(v->val.numeric)));
+}
+
+static bool
+pw_get_bool(Jsonb *j, const char *key)
+{
+	JsonbValue *v = pw_get(j, key);
+
+	return v != NULL && v->type == jbvBool && v->val.boolean;
+}
+
+static char *
+pw_get_string(Jsonb *j, const char *key)
+{
+	JsonbValue *v = pw_get(j, key);
+
+	if (v == NULL || v->type != jbvString)
+		return "";
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static void
+pw_saw_promise(int64 promised)
+{
+	if (promised > pw_max_promise)
+		pw_max_promise = promised;
+}
+
+/* ---- membership and shared status ---- */
+
+static void
+pw_publish_members(void)
+{
+	int			i;
+
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	paxos_shared->nmembers = pw_m.nmembers;
+	for (i = 0; i < pw_m.nmembers; i++)
+	{
+		PaxosNodeStatus *st = &paxos_shared->nodes[i];
+		char	   *display = paxos_strip_password(pw_m.members[i].conninfo);
+
+		memset(st, 0, sizeof(*st));
+		strlcpy(st->name, pw_m.members[i].name, NAMEDATALEN);
+		strlcpy(st->conninfo, display, PAXOS_CONNINFO_LEN);
+		st->is_self = pw_m.members[i].is_self;
+		st->reachable = st->is_self;
+	}
+	LWLockRelease(paxos_shared->lock);
+}
+
+static void
+pw_load_membership(void)
+{
+	int			i;
+	uint32		gen;
+
+	LWLockAcquire(paxos_shared->lock, LW_SHARED);
+	gen = paxos_shared->membership_generation;
+	LWLockRelease(paxos_shared->lock);
+	if (pw_loaded && gen == pw_member_gen)
+		return;
+
+	for (i = 0; i < pw_npeers; i++)
+		paxos_disconnect(&pw_peers[i]);
+	pw_begin();
+	paxos_membership_load(&pw_m, sevo_node_name ? sevo_node_name : "local");
+	pw_commit();
+
+	pw_npeers = 0;
+	memset(pw_peers, 0, sizeof(pw_peers));
+	for (i = 0; i < pw_m.nmembers; i++)
+		if (!pw_m.members[i].is_self)
+			pw_peers[pw_npeers++].member = &pw_m.members[i];
+	pw_majority = pw_m.nmembers / 2 + 1;
+	pw_leader = false;
+	pw_member_gen = gen;
+	pw_loaded = true;
+
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	paxos_shared->voting = false;
+	LWLockRelease(paxos_shared->lock);
+	pw_publish_members();
+	elog(LOG, "schemaevo: log worker is node \"%s\" of %d", pw_m.self_name,
+		 pw_m.nmembers);
+}
+
+static int
+pw_node_slot(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < pw_m.nmembers; i++)
+		if (strcmp(pw_m.members[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- applying and answering ---- */
+
+/* Applies every chosen entry that follows the applied slot, one transaction each. */
+static void
+pw_apply_pending(void)
+{
+	for (;;)
+	{
+		int64		applied;
+		bool		more;
+
+		pw_begin();
+		applied = paxos_applied_slot();
+		if (SPI_execute_with_args("SELECT 1 FROM schemaevo.log WHERE slot = $1",
+								  1, (Oid[]) {INT8OID},
+								  (Datum[]) {Int64GetDatum(applied + 1)},
+								  NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "schemaevo: could not read the log");
+		more = SPI_processed == 1;
+		if (more)
+		{
+			(void) paxos_apply(applied + 1);
+			applied++;
+		}
+		pw_commit();
+		if (applied != pw_applied)
+		{
+			pw_applied = applied;
+			pw_last_progress = GetCurrentTimestamp();
+			LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+			paxos_shared->applied_slot = applied;
+			LWLockRelease(paxos_shared->lock);
+		}
+		if (!more)
+			break;
+	}
+}
+
+/* Moves queued requests of our database into the pending list. */
+static void
+pw_take_requests(void)
+{
+	int			i;
+	MemoryContext old = MemoryContextSwitchTo(pw_cxt);
+
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < PAXOS_QUEUE_SIZE; i++)
+	{
+		PaxosRequest *r = &paxos_shared->requests[i];
+
+		if (r->state == PRQ_QUEUED && r->dbid == MyDatabaseId)
+		{
+			PendingRequest *p = palloc(sizeof(PendingRequest));
+
+			p->qslot = i;
+			p->command = pnstrdup(r->command, r->command_len);
+			p->done = false;
+			r->state = PRQ_TAKEN;
+			pw_pending = lappend(pw_pending, p);
+		}
+	}
+	LWLockRelease(paxos_shared->lock);
+	MemoryContextSwitchTo(old);
+}
+
+/* Answers pending requests whose request id has been applied. */
+static void
+pw_complete_requests(void)
+{
+	ListCell   *lc;
+
+	if (pw_pending == NIL)
+		return;
+	pw_begin();
+	foreach(lc, pw_pending)
+	{
+		PendingRequest *p = lfirst(lc);
+		PaxosRequest *r = &paxos_shared->requests[p->qslot];
+		char	   *outcome;
+
+		if (SPI_execute_with_args("SELECT outcome::text, slot FROM schemaevo.requests "
+								  " WHERE request_id = ($1::jsonb)->>'request_id'",
+								  1, (Oid[]) {TEXTOID},
+								  (Datum[]) {CStringGetTextDatum(p->command)},
+								  NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "schemaevo: could not read requests");
+		if (SPI_processed != 1)
+			continue;
+		outcome = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+		if (r->state == PRQ_TAKEN)
+		{
+			strlcpy(r->outcome, outcome, PAXOS_MAX_OUTCOME);
+			r->slot = strtoll(SPI_getvalue(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2), NULL, 10);
+			r->state = PRQ_DONE;
+		}
+		else if (r->state == PRQ_ABANDONED)
+			r->state = PRQ_FREE;
+		LWLockRelease(paxos_shared->lock);
+		ConditionVariableBroadcast(&r->cv);
+		p->done = true;
+	}
+	pw_commit();
+
+	foreach(lc, pw_pending)
+	{
+		PendingRequest *p = lfirst(lc);
+
+		if (p->done)
+		{
+			pw_pending = foreach_delete_current(pw_pending, lc);
+			pfree(p->command);
+			pfree(p);
+		}
+	}
+}
+
+/* Drops pending requests whose backend gave up before we proposed them. */
+static void
+pw_drop_abandoned(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, pw_pending)
+	{
+		PendingRequest *p = lfirst(lc);
+		PaxosRequest *r = &paxos_shared->requests[p->qslot];
+		bool		gone;
+
+		LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+		gone = r->state == PRQ_ABANDONED;
+		if (gone)
+			r->state = PRQ_FREE;
+		LWLockRelease(paxos_shared->lock);
+		if (gone)
+		{
+			pw_pending = foreach_delete_current(pw_pending, lc);
+			pfree(p->command);
+			pfree(p);
+		}
+	}
+}
+
+/* ---- catch-up ---- */
+
+/* Fetches chosen entries after our applied slot from `peer`, and applies them. */
+static void
+pw_fetch_from(PaxosPeer *peer)
+{
+	char		from[32];
+	const char *params[3];
+	Jsonb	   *entries;
+	int			n;
+	int			i;
+
+	snprintf(from, sizeof(from), INT64_FORMAT, pw_applied + 1);
+	params[0] = pw_m.digest;
+	params[1] = from;
+	params[2] = "500";
+	paxos_round_begin(peer, 1,
+					  "SELECT schemaevo.paxos_fetch($1, $2::bigint, $3::int)",
+					  3, params);
+	if (paxos_round_wait(peer, 1, 1, paxos_peer_timeout) != 1 || peer->reply == NULL)
+		return;
+	entries = pw_parse(peer->reply);
+	n = JB_ROOT_COUNT(entries);
+	if (n == 0)
+		return;
+	pw_begin();
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(&entries->root, i);
+		Jsonb	   *ej = JsonbValueToJsonb(e);
+		JsonbValue *v = pw_get(ej, "value");
+
+		paxos_log_insert(pw_get_int(ej, "slot"), JsonbValueToJsonb(v));
+	}
+	pw_commit();
+	pw_apply_pending();
+}
+
+/* Fetches from peers until our log reaches `target` or no peer helps. */
+static void
+pw_catch_up(int64 target)
+{
+	int			i;
+
+	for (i = 0; i < pw_npeers && pw_applied < target; i++)
+	{
+		int64		before;
+
+		do
+		{
+			before = pw_applied;
+			pw_fetch_from(&pw_peers[i]);
+		} while (pw_applied > before && pw_applied < target);
+	}
+}
+
+/*
+ * Asks every peer for its status: publishes it for cluster_status, catches
+ * up when a peer is ahead, compares log digests.  Returns the number of
+ * peers that answered, and the highest chosen slot, accepted slot and
+ * promise they reported.
+ */
+static int
+pw_status_round(int64 *chosen_max, int64 *accepted_max, int64 *promised_max)
+{
+	const char *params[1] = {pw_m.digest};
+	char	   *my_digest;
+	int			answered = 0;
+	int			i;
+
+	*chosen_max = pw_applied;
+	*accepted_max = 0;
+	*promised_max = 0;
+	if (pw_npeers == 0)
+		return 0;
+
+	paxos_round_begin(pw_peers, pw_npeers, "SELECT schemaevo.paxos_status($1)",
+					  1, params);
+	(void) paxos_round_wait(pw_peers, pw_npeers, pw_npeers, paxos_peer_timeout);
+
+	pw_begin();
+	if (SPI_execute("SELECT digest, applied_slot FROM schemaevo.node_state", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "schemaevo: could not read node_state");
+	my_digest = MemoryContextStrdup(pw_outer_cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	pw_commit();
+
+	for (i = 0; i < pw_npeers; i++)
+	{
+		PaxosPeer  *p = &pw_peers[i];
+		int			ns = pw_node_slot(p->member->name);
+		PaxosNodeStatus *st = &paxos_shared->nodes[ns];
+		bool		ok = p->ok && p->reply != NULL;
+		Jsonb	   *s = ok ? pw_parse(p->reply) : NULL;
+		bool		diverged = false;
+
+		if (ok)
+		{
+			answered++;
+			*chosen_max = Max(*chosen_max, pw_get_int(s, "chosen_max"));
+			*accepted_max = Max(*accepted_max, pw_get_int(s, "accepted_max"));
+			*promised_max = Max(*promised_max, pw_get_int(s, "promised"));
+			pw_saw_promise(pw_get_int(s, "promised"));
+			diverged = pw_get_int(s, "applied") == pw_applied &&
+				strcmp(pw_get_string(s, "digest"), my_digest) != 0;
+			if (diverged && !st->diverged)
+				ereport(WARNING,
+						(errmsg("schemaevo: node \"%s\" applied a different log up to slot " INT64_FORMAT,
+								p->member->name, pw_applied),
+						 errdetail("Log digests differ: %s here, %s there.",
+								   my_digest, pw_get_string(s, "digest"))));
+		}
+		else if (p->error && strstr(p->error, "08P01") != NULL)
+			ereport(WARNING,
+					(errmsg("schemaevo: node \"%s\" refuses our membership digest",
+							p->member->name),
+					 errhint("Run schemaevo.init_cluster() with the same members on every node.")));
+
+		LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+		st->reachable = ok;
+		if (ok)
+		{
+			st->applied_slot = pw_get_int(s, "applied");
+			st->promised = pw_get_int(s, "promised");
+			st->voting = pw_get_bool(s, "voting");
+			st->diverged = diverged;
+			st->last_contact = GetCurrentTimestamp();
+		}
+		LWLockRelease(paxos_shared->lock);
+	}
+	pw_peer_chosen_max = *chosen_max;
+	if (*chosen_max > pw_applied)
+		pw_catch_up(*chosen_max);
+	return answered;
+}
+
+/* Publishes this node's own row of cluster_status. */
+static void
+pw_publish_self(void)
+{
+	PaxosNodeStatus *st = &paxos_shared->nodes[pw_m.self];
+
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	st->reachable = true;
+	st->applied_slot = pw_applied;
+	st->voting = paxos_shared->voting;
+	st->promised = pw_max_promise;
+	st->last_contact = GetCurrentTimestamp();
+	paxos_shared->chosen_max = Max(pw_applied, pw_peer_chosen_max);
+	paxos_shared->ballot = pw_leader ? pw_ballot : 0;
+	paxos_shared->leader_ballot = pw_max_promise;
+	LWLockRelease(paxos_shared->lock);
+}
+
+/*
+ * Becomes a voter once caught up: with a durable voting flag (a restart)
+ * after statuses from a majority; without one (new member, wiped data
+ * directory) after statuses from every other member, adopting the highest
+ * promise among them and waiting until no slot is in flight.
+ */
+static void
+pw_try_recover(void)
+{
+	bool		was_voter = false;
+	int64		chosen_max;
+	int64		accepted_max;
+	int64		promised_max;
+	int			answered;
+
+	if (pw_npeers > 0)
+	{
+		pw_begin();
+		if (SPI_execute("SELECT voting FROM schemaevo.cluster_self", true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "schemaevo: could not read cluster_self");
+		was_voter = SPI_processed == 1 &&
+			strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+		pw_commit();
+
+		answered = pw_status_round(&chosen_max, &accepted_max, &promised_max);
+		if (answered + 1 < (was_voter ? pw_majority : pw_m.nmembers))
+			return;
+		if (pw_applied < chosen_max)
+			return;				/* still catching up */
+		if (!was_voter && accepted_max > chosen_max)
+			return;				/* a slot is in flight: wait for it */
+
+		pw_begin();
+		if (SPI_execute_with_args("UPDATE schemaevo.acceptor_state SET promised = greatest(promised, $1)",
+								  1, (Oid[]) {INT8OID},
+								  (Datum[]) {Int64GetDatum(promised_max)},
+								  NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_execute("UPDATE schemaevo.cluster_self SET voting = true", false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "schemaevo: could not record voting");
+		pw_commit();
+	}
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	paxos_shared->voting = true;
+	LWLockRelease(paxos_shared->lock);
+	elog(LOG, "schemaevo: node \"%s\" votes from slot " INT64_FORMAT,
+		 pw_m.self_name, pw_applied + 1);
+}
+
+/* ---- proposing ---- */
+
+static void
+pw_backoff(void)
+{
+	int			cap = Min(10 << Min(pw_failures, 7), 1000);
+
+	pw_failures++;
+	pw_leader = false;
+	pw_backoff_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   5 + (int) pg_prng_uint64_range(&pg_global_prng_state, 0, cap));
+}
+
+/* Sends learn(slot, value) to every peer without waiting for replies. */
+static void
+pw_broadcast_learn(int64 slot, const char *value)
+{
+	char		s[32];
+	const char *params[3];
+
+	if (pw_npeers == 0)
+		return;
+	snprintf(s, sizeof(s), INT64_FORMAT, slot);
+	params[0] = pw_m.digest;
+	params[1] = s;
+	params[2] = value;
+	paxos_round_begin(pw_peers, pw_npeers,
+					  "SELECT schemaevo.paxos_learn($1, $2::bigint, $3::jsonb)",
+					  3, params);
+}
+
+/* Phase 2 for one slot under our ballot. */
+static Phase2Result
+pw_phase2(int64 slot, Jsonb *value)
+{
+	char		b[32];
+	char		s[32];
+	char	   *vtext = pw_text(value);
+	const char *params[4];
+	Jsonb	   *local;
+	int			accepted;
+	bool		behind;
+	int			i;
+
+	snprintf(b, sizeof(b), INT64_FORMAT, pw_ballot);
+	snprintf(s, sizeof(s), INT64_FORMAT, slot);
+	params[0] = pw_m.digest;
+	params[1] = b;
+	params[2] = s;
+	params[3] = vtext;
+	if (pw_npeers > 0)
+		paxos_round_begin(pw_peers, pw_npeers,
+						  "SELECT schemaevo.paxos_accept($1, $2::bigint, $3::bigint, $4::jsonb)",
+						  4, params);
+
+	/* our own acceptance, durable, while the peers work */
+	pw_begin();
+	local = pw_copy(paxos_acceptor_accept(pw_ballot, slot, value));
+	pw_commit();
+	accepted = pw_get_bool(local, "ok") ? 1 : 0;
+	behind = pw_get_bool(local, "chosen");
+	pw_saw_promise(pw_get_int(local, "promised"));
+
+	if (pw_npeers > 0)
+	{
+		(void) paxos_round_wait(pw_peers, pw_npeers, pw_majority - accepted,
+								paxos_peer_timeout);
+		for (i = 0; i < pw_npeers; i++)
+		{
+			Jsonb	   *r;
+
+			if (!pw_peers[i].ok || pw_peers[i].reply == NULL)
+				continue;
+			r = pw_parse(pw_peers[i].reply);
+			if (pw_get_bool(r, "ok"))
+				accepted++;
+			behind |= pw_get_bool(r, "chosen");
+			pw_saw_promise(pw_get_int(r, "promised"));
+			pw_peer_chosen_max = Max(pw_peer_chosen_max, pw_get_int(r, "chosen_max"));
+		}
+	}
+
+	if (accepted >= pw_majority)
+	{
+		pw_begin();
+		paxos_log_insert(slot, value);
+		pw_commit();
+		pw_apply_pending();
+		pw_complete_requests();
+		pw_broadcast_learn(slot, vtext);
+		return P2_CHOSEN;
+	}
+	return behind ? P2_BEHIND : P2_FAILED;
+}
+
+static Jsonb *
+pw_value(List *commands)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	char	   *now = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+														  TimestampTzGetDatum(GetCurrentTimestamp())));
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"proposed_by\": \"%s\", \"proposed_at\": \"%s\", \"commands\": [",
+					 pw_m.self_name, now);
+	foreach(lc, commands)
+	{
+		if (lc != list_head(commands))
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, (char *) lfirst(lc));
+	}
+	appendStringInfoString(&buf, "]}");
+	return pw_parse(buf.data);
+}
+
+/*
+ * Phase 1 for every slot from the one after our applied slot; on success we
+ * lead, and every value a promise reported has been chosen again under our
+ * ballot (no-ops fill the gaps).
+ */
+static bool
+pw_phase1(void)
+{
+	int64		from = pw_applied + 1;
+	int64		round;
+	int64		ballot;
+	char		b[32];
+	char		f[32];
+	const char *params[3];
+	Jsonb	   *replies[PAXOS_MAX_MEMBERS + 1];
+	int			nreplies = 0;
+	int			granted = 0;
+	int64		top = from - 1;
+	int64		slot;
+	int			i;
+
+	round = PAXOS_BALLOT_ROUND(pw_max_promise) + 1;
+	ballot = PAXOS_BALLOT(round, pw_m.members[pw_m.self].index);
+	snprintf(b, sizeof(b), INT64_FORMAT, ballot);
+	snprintf(f, sizeof(f), INT64_FORMAT, from);
+	params[0] = pw_m.digest;
+	params[1] = b;
+	params[2] = f;
+	if (pw_npeers > 0)
+		paxos_round_begin(pw_peers, pw_npeers,
+						  "SELECT schemaevo.paxos_prepare($1, $2::bigint, $3::bigint)",
+						  3, params);
+
+	pw_begin();
+	replies[nreplies++] = pw_copy(paxos_acceptor_prepare(ballot, from));
+	pw_commit();
+
+	if (pw_npeers > 0)
+	{
+		(void) paxos_round_wait(pw_peers, pw_npeers, pw_npeers, paxos_peer_timeout);
+		for (i = 0; i < pw_npeers; i++)
+			if (pw_peers[i].ok && pw_peers[i].reply != NULL)
+				replies[nreplies++] = pw_parse(pw_peers[i].reply);
+	}
+
+	for (i = 0; i < nreplies; i++)
+	{
+		pw_saw_promise(pw_get_int(replies[i], "promised"));
+		pw_peer_chosen_max = Max(pw_peer_chosen_max, pw_get_int(replies[i], "chosen_max"));
+		if (pw_get_bool(replies[i], "ok"))
+			granted++;
+	}
+	if (pw_peer_chosen_max >= from)
+	{
+		pw_catch_up(pw_peer_chosen_max);
+		return false;
+	}
+	if (granted < pw_majority)
+		return false;
+
+	pw_ballot = ballot;
+	pw_leader = true;
+	pw_next_slot = from;
+
+	/* the highest slot any granted promise reported a value for */
+	for (i = 0; i < nreplies; i++)
+	{
+		JsonbValue *acc = pw_get_bool(replies[i], "ok") ? pw_get(replies[i], "accepted") : NULL;
+		int			k;
+
+		if (acc == NULL || acc->type != jbvBinary)
+			continue;
+		for (k = 0; k < (int) JsonContainerSize(acc->val.binary.data); k++)
+		{
+			Jsonb	   *e = JsonbValueToJsonb(getIthJsonbValueFromContainer(acc->val.binary.data, k));
+
+			top = Max(top, pw_get_int(e, "slot"));
+		}
+	}
+
+	/* propose again, under our ballot, what the promises reported */
+	for (slot = from; slot <= top; slot++)
+	{
+		Jsonb	   *best = NULL;
+		int64		best_ballot = -1;
+
+		for (i = 0; i < nreplies; i++)
+		{
+			JsonbValue *acc = pw_get_bool(replies[i], "ok") ? pw_get(replies[i], "accepted") : NULL;
+			int			k;
+
+			if (acc == NULL || acc->type != jbvBinary)
+				continue;
+			for (k = 0; k < (int) JsonContainerSize(acc->val.binary.data); k++)
+			{
+				Jsonb	   *e = JsonbValueToJsonb(getIthJsonbValueFromContainer(acc->val.binary.data, k));
+
+				if (pw_get_int(e, "slot") == slot && pw_get_int(e, "ballot") > best_ballot)
+				{
+					best_ballot = pw_get_int(e, "ballot");
+					best = JsonbValueToJsonb(pw_get(e, "value"));
+				}
+			}
+		}
+		if (best == NULL)
+			best = pw_value(NIL);
+		if (pw_phase2(slot, best) != P2_CHOSEN)
+		{
+			pw_leader = false;
+			return false;
+		}
+		pw_next_slot = slot + 1;
+	}
+	elog(DEBUG1, "schemaevo: node \"%s\" leads with ballot " INT64_FORMAT " from slot " INT64_FORMAT,
+		 pw_m.self_name, ballot, from);
+	return true;
+}
+
+/* Proposes the pending requests (or, with `repair`, an empty batch). */
+static void
+pw_propose(bool repair)
+{
+	List	   *commands = NIL;
+	ListCell   *lc;
+	Phase2Result r;
+
+	if (!pw_leader || pw_next_slot != pw_applied + 1)
+	{
+		pw_leader = false;
+		if (!pw_phase1())
+		{
+			pw_backoff();
+			return;
+		}
+		pw_complete_requests();
+	}
+	foreach(lc, pw_pending)
+	{
+		if (list_length(commands) >= paxos_batch_size)
+			break;
+		commands = lappend(commands, ((PendingRequest *) lfirst(lc))->command);
+	}
+	if (commands == NIL && !repair)
+		return;
+
+	r = pw_phase2(pw_next_slot, pw_value(commands));
+	if (r == P2_CHOSEN)
+	{
+		pw_next_slot++;
+		pw_failures = 0;
+		return;
+	}
+	if (r == P2_BEHIND)
+		pw_catch_up(Max(pw_peer_chosen_max, pw_next_slot));
+	pw_backoff();
+}
+
+/* Whether our acceptor holds a value for a slot nobody has finished. */
+static bool
+pw_needs_repair(void)
+{
+	bool		stale;
+
+	if (TimestampDifferenceMilliseconds(pw_last_progress, GetCurrentTimestamp()) <
+		2 * paxos_catchup_interval)
+		return false;
+	pw_begin();
+	if (SPI_execute("SELECT 1 FROM schemaevo.acceptor_slots s, schemaevo.node_state n "
+					" WHERE s.slot > n.applied_slot LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "schemaevo: could not read acceptor_slots");
+	stale = SPI_processed > 0;
+	pw_commit();
+	return stale;
+}
+
+/* ---- main loop ---- */
+
+static void
+pw_on_exit(int code, Datum arg)
+{
+	int			i;
+
+	if (paxos_shared == NULL)
+		return;
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	paxos_shared->worker_latch = NULL;
+	paxos_shared->worker_pid = 0;
+	paxos_shared->dbid = InvalidOid;
+	paxos_shared->voting = false;
+	paxos_shared->ballot = 0;
+	/* requests we had taken are queued again for our successor */
+	for (i = 0; i < PAXOS_QUEUE_SIZE; i++)
+		if (paxos_shared->requests[i].state == PRQ_TAKEN)
+			paxos_shared->requests[i].state = PRQ_QUEUED;
+		else if (paxos_shared->requests[i].state == PRQ_ABANDONED)
+			paxos_shared->requests[i].state = PRQ_FREE;
+	LWLockRelease(paxos_shared->lock);
+}
+
+static bool
+pw_extension_ready(void)
+{
+	bool		ready;
+
+	pw_begin();
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'schemaevo'",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "schemaevo: could not read pg_extension");
+	ready = SPI_processed == 1;
+	pw_commit();
+	return ready;
+}
+
+static void
+pw_step(void)
+{
+	TimestampTz now;
+
+	pw_load_membership();
+	pw_apply_pending();
+	pw_take_requests();
+	pw_complete_requests();
+	pw_drop_abandoned();
+
+	now = GetCurrentTimestamp();
+	if (!paxos_shared->voting)
+		pw_try_recover();
+	else if (now >= pw_next_status)
+	{
+		int64		c,
+					a,
+					p;
+
+		(void) pw_status_round(&c, &a, &p);
+		pw_next_status = TimestampTzPlusMilliseconds(now, paxos_catchup_interval);
+		if (pw_pending == NIL && pw_needs_repair() && now >= pw_backoff_until)
+			pw_propose(true);
+	}
+
+	/* propose until the queue is empty or we must back off */
+	while (paxos_shared->voting && pw_pending != NIL &&
+		   GetCurrentTimestamp() >= pw_backoff_until)
+	{
+		int64		before = pw_applied;
+
+		pw_take_requests();
+		pw_propose(false);
+		pw_complete_requests();
+		pw_drop_abandoned();
+		if (pw_applied == before)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	pw_publish_self();
+}
+
+void
+paxos_worker_main(Datum arg)
+{
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(paxos_database, NULL, 0);
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("application_name", "schemaevo log worker", PGC_USERSET, PGC_S_OVERRIDE);
+	pgstat_report_appname("schemaevo log worker");
+
+	before_shmem_exit(pw_on_exit, (Datum) 0);
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	paxos_shared->worker_pid = MyProcPid;
+	paxos_shared->worker_latch = MyLatch;
+	paxos_shared->dbid = MyDatabaseId;
+	paxos_shared->voting = false;
+	LWLockRelease(paxos_shared->lock);
+
+	pw_cxt = AllocSetContextCreate(TopMemoryContext, "schemaevo worker",
+								   ALLOCSET_DEFAULT_SIZES);
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "schemaevo worker loop",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	while (!pw_extension_ready())
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pw_last_progress = GetCurrentTimestamp();
+
+	for (;;)
+	{
+		long		timeout;
+		TimestampTz now;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		MemoryContextSwitchTo(loop_cxt);
+		paxos_latch_seen = false;
+		pw_step();
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(loop_cxt);
+		pgstat_report_stat(false);
+
+		if (paxos_latch_seen)
+			continue;			/* a request arrived while we worked */
+
+		now = GetCurrentTimestamp();
+		timeout = paxos_shared->voting
+			? TimestampDifferenceMilliseconds(now, pw_next_status)
+			: Min(paxos_catchup_interval, 200);
+		if (pw_pending != NIL)
+			timeout = Min(timeout, TimestampDifferenceMilliseconds(now, pw_backoff_until));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(timeout, 1), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

@@ -37,3 +37,16 @@ src/codec/schemaevo-codec: $(CODEC_SRCS) src/codec/cli.c src/codec/codec.h
 
 # PGXS tracks no header dependencies; every object depends on every header.
 $(OBJS): $(wildcard src/codec/*.h src/pg/*.h src/paxos/*.h)
+
+# TAP tests (test/t) with PostgreSQL::Test::Cluster.  PostgreSQL refuses
+# to run as root: run as an ordinary user, e.g. through test/run-tests.
+PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
+PGXS_DIR := $(dir $(PGXS))..
+TAP_TESTDIR ?= $(CURDIR)
+.PHONY: taptest
+taptest:
+	rm -rf $(TAP_TESTDIR)/tmp_check && mkdir -p $(TAP_TESTDIR)/tmp_check
+	TESTDIR='$(TAP_TESTDIR)' PATH="$(PG_BINDIR):$$PATH" \
+	PG_REGRESS='$(PGXS_DIR)/test/regress/pg_regress' \
+	prove -I $(PGXS_DIR)/test/perl -I test/perl $(PROVE_FLAGS) \
+		$(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)

@@ -220,11 +220,68 @@ CREATE FUNCTION schemaevo.reset_decode_stats() RETURNS void
     AS 'MODULE_PATHNAME', 'sevo_reset_decode_stats'
     LANGUAGE C STRICT VOLATILE;
 
-/* Registry tables are changed only through the functions above. */
-REVOKE ALL ON schemaevo.log, schemaevo.requests, schemaevo.node_state,
-    schemaevo.schemas, schemaevo.active_schemas, schemaevo.promotions,
-    schemaevo.cluster_members, schemaevo.cluster_self,
-    schemaevo.acceptor_state, schemaevo.acceptor_slots FROM PUBLIC;
-GRANT USAGE ON SCHEMA schemaevo TO PUBLIC;
-GRANT SELECT ON schemaevo.schemas, schemaevo.active_schemas,
-    schemaevo.promotion_history, schemaevo.decode_stats TO PUBLIC;
+/*
+ * Privileges.  Three roles, created once per server:
+ *   schemaevo_reader  may read the registry and decode
+ *   schemaevo_admin   may also register schemas and promote tenants
+ *   schemaevo_peer    may only call the Paxos functions (for peer nodes)
+ * Nobody but the extension's own functions writes a registry table: the
+ * functions that change the registry are SECURITY DEFINER and pin
+ * search_path in C (a SET clause would also undo the acceptor's
+ * transaction-local synchronous_commit = on before commit).
+ */
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'schemaevo_reader') THEN
+        CREATE ROLE schemaevo_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'schemaevo_admin') THEN
+        CREATE ROLE schemaevo_admin NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'schemaevo_peer') THEN
+        CREATE ROLE schemaevo_peer NOLOGIN;
+    END IF;
+END
+$roles$;
+GRANT schemaevo_reader TO schemaevo_admin;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA schemaevo FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA schemaevo FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA schemaevo FROM PUBLIC;
+GRANT USAGE ON SCHEMA schemaevo TO schemaevo_reader, schemaevo_peer;
+
+GRANT SELECT ON schemaevo.schemas, schemaevo.active_schemas, schemaevo.promotions,
+    schemaevo.promotion_history, schemaevo.log, schemaevo.node_state,
+    schemaevo.decode_stats, schemaevo.cluster_status TO schemaevo_reader;
+GRANT EXECUTE ON FUNCTION
+    schemaevo.get_schema(text), schemaevo.get_active_schema(text),
+    schemaevo.decode_message(bytea, text), schemaevo.try_decode_message(bytea, text),
+    schemaevo.decode_with_schema(bytea, text), schemaevo.decode_field(bytea, text, text),
+    schemaevo.decode_field_int8(bytea, text, text), schemaevo.decode_field_float8(bytea, text, text),
+    schemaevo.decode_field_text(bytea, text, text), schemaevo.decode_field_bool(bytea, text, text),
+    schemaevo.decode_field_timestamptz(bytea, text, text),
+    schemaevo.encode_message(jsonb, text), schemaevo.message_version(bytea),
+    schemaevo.decode_stats_internal(), schemaevo.cluster_status_internal()
+    TO schemaevo_reader;
+
+ALTER FUNCTION schemaevo.register_schema(text) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.register_schema(jsonb) SECURITY DEFINER;
+ALTER PROCEDURE schemaevo.promote_schema(text, text) SECURITY DEFINER;
+ALTER PROCEDURE schemaevo.promote_schema(text[], text) SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION schemaevo.register_schema(text), schemaevo.register_schema(jsonb)
+    TO schemaevo_admin;
+GRANT EXECUTE ON PROCEDURE schemaevo.promote_schema(text, text),
+    schemaevo.promote_schema(text[], text) TO schemaevo_admin;
+
+ALTER FUNCTION schemaevo.paxos_prepare(text, bigint, bigint) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_accept(text, bigint, bigint, jsonb) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_learn(text, bigint, jsonb) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_fetch(text, bigint, int) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_status(text) SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION
+    schemaevo.paxos_prepare(text, bigint, bigint), schemaevo.paxos_accept(text, bigint, bigint, jsonb),
+    schemaevo.paxos_learn(text, bigint, jsonb), schemaevo.paxos_fetch(text, bigint, int),
+    schemaevo.paxos_status(text)
+    TO schemaevo_peer;
+
+-- init_cluster and reset_decode_stats stay with the extension's owner.

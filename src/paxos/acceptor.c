@@ -163,7 +163,9 @@ paxos_fetch_entries(int64 from_slot, int max_entries)
 							 2, types, values, true);
 }
 
-/* Checks common to every peer call; connects to SPI. */
+static int	paxos_peer_nest = -1;
+
+/* Checks common to every peer call; pins search_path, connects to SPI. */
 static void
 paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
 {
@@ -173,6 +175,11 @@ paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("a hot standby is not a member of the cluster")));
+	if (acceptor)
+		/* durable before the reply leaves: local to this transaction */
+		(void) set_config_option("synchronous_commit", "on", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+	paxos_peer_nest = paxos_pin_search_path();
 	SPI_connect();
 	paxos_check_digest(digest);
 	if (!acceptor)
@@ -187,9 +194,6 @@ paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this node does not vote yet"),
 				 errdetail("It is catching up with the log, or its schemaevo worker is not running.")));
-	/* durable before the reply leaves; local to this transaction */
-	(void) set_config_option("synchronous_commit", "on", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 }
 
 static Datum
@@ -200,6 +204,7 @@ paxos_peer_call_end(Jsonb *reply)
 	copy = (Jsonb *) SPI_palloc(VARSIZE(reply));
 	memcpy(copy, reply, VARSIZE(reply));
 	SPI_finish();
+	paxos_unpin_search_path(paxos_peer_nest);
 	PG_RETURN_JSONB_P(copy);
 }
 

@@ -43,6 +43,7 @@ paxos_init_cluster(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	char	   *digest;
 	int			n;
+	int			nest;
 
 	if (!JB_ROOT_IS_OBJECT(members))
 		ereport(ERROR,
@@ -61,6 +62,7 @@ paxos_init_cluster(PG_FUNCTION_ARGS)
 
 	values[0] = PointerGetDatum(self);
 	values[1] = JsonbPGetDatum(members);
+	nest = paxos_pin_search_path();
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT count(*) FILTER (WHERE jsonb_typeof(value) <> 'string'), "
 							  "       bool_or(key = $1), "
@@ -99,6 +101,7 @@ paxos_init_cluster(PG_FUNCTION_ARGS)
 							  2, (Oid[]) {TEXTOID, TEXTOID}, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "schemaevo: could not write cluster_self");
 	SPI_finish();
+	paxos_unpin_search_path(nest);
 
 	if (paxos_shared)
 	{

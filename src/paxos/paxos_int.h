@@ -27,6 +27,7 @@
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 
 #define PAXOS_QUEUE_SIZE	64
@@ -120,6 +121,29 @@ extern void paxos_membership_load(PaxosMembership *m, const char *fallback_name)
 /* Raises an error unless `digest` is this node's membership digest. */
 extern void paxos_check_digest(const char *digest);
 extern char *paxos_strip_password(const char *conninfo);
+
+/*
+ * SECURITY DEFINER code pins search_path for what it runs through SPI, in a
+ * GUC nest level of its own: a SET clause on the function would also undo
+ * the acceptor's transaction-local synchronous_commit before commit, and a
+ * transaction-local search_path would leak into the caller's statements.
+ */
+static inline int
+paxos_pin_search_path(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nest;
+}
+
+static inline void
+paxos_unpin_search_path(int nest)
+{
+	AtEOXact_GUC(true, nest);
+}
 
 /* ---- shared memory (shmem.c) ---- */
 extern void paxos_wake_worker(void);

@@ -271,7 +271,13 @@ paxos_submit(Jsonb *command)
 											 JsonbPGetDatum(command),
 											 JsonbPGetDatum(paxos_jsonb(idobj.data))));
 	if (paxos_is_inline())
-		return paxos_submit_inline(cmd);
+	{
+		int			nest = paxos_pin_search_path();
+		Jsonb	   *outcome = paxos_submit_inline(cmd);
+
+		paxos_unpin_search_path(nest);
+		return outcome;
+	}
 	return paxos_submit_queued(cmd);
 }
 

@@ -215,17 +215,45 @@ pw_publish_members(void)
 	LWLockRelease(paxos_shared->lock);
 }
 
-static void
-pw_load_membership(void)
+/*
+ * Whether init_cluster() changed the membership: its wake-up can arrive
+ * before its transaction commits, so the digest is also compared now and
+ * then.
+ */
+static bool
+pw_membership_changed(bool check_digest)
 {
-	int			i;
 	uint32		gen;
+	bool		changed;
 
 	LWLockAcquire(paxos_shared->lock, LW_SHARED);
 	gen = paxos_shared->membership_generation;
 	LWLockRelease(paxos_shared->lock);
-	if (pw_loaded && gen == pw_member_gen)
+	if (!pw_loaded || gen != pw_member_gen)
+		return true;
+	if (!check_digest)
+		return false;
+	pw_begin();
+	if (SPI_execute("SELECT digest FROM schemaevo.cluster_self", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "schemaevo: could not read cluster_self");
+	changed = SPI_processed == 1
+		? strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), pw_m.digest) != 0
+		: pw_m.initialised;
+	pw_commit();
+	return changed;
+}
+
+static void
+pw_load_membership(bool check_digest)
+{
+	int			i;
+	uint32		gen;
+
+	if (!pw_membership_changed(check_digest))
 		return;
+	LWLockAcquire(paxos_shared->lock, LW_SHARED);
+	gen = paxos_shared->membership_generation;
+	LWLockRelease(paxos_shared->lock);
 
 	for (i = 0; i < pw_npeers; i++)
 		paxos_disconnect(&pw_peers[i]);
@@ -941,7 +969,8 @@ pw_step(void)
 {
 	TimestampTz now;
 
-	pw_load_membership();
+	now = GetCurrentTimestamp();
+	pw_load_membership(now >= pw_next_status);
 	pw_apply_pending();
 	pw_take_requests();
 	pw_complete_requests();
@@ -989,6 +1018,7 @@ paxos_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(paxos_database, NULL, 0);
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("application_name", "schemaevo log worker", PGC_USERSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("schemaevo log worker");
 

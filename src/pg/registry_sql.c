@@ -15,7 +15,7 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "nodes/parsenodes.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -146,8 +146,8 @@ sevo_promote_check_context(FunctionCallInfo fcinfo)
 {
 	if (paxos_is_inline())
 		return;
-	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
-		((CallContext *) fcinfo->context)->atomic)
+	/* not CallContext.atomic: that is always set for SECURITY DEFINER */
+	if (IsTransactionBlock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("CALL schemaevo.promote_schema() cannot run inside a transaction block"),

@@ -1,0 +1,61 @@
+# Registrations and promotions replicate across a 3-node cluster; the
+# membership digest is checked; cluster_status shows every node.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Utils;
+use Test::More;
+use SchemaevoTest;
+
+my @n = make_cluster(3);
+my ($n1, $n2, $n3) = @n;
+
+my $id = $n1->safe_psql('postgres', q{
+SELECT schemaevo.register_schema('{"name": "orders", "fields": [{"name": "id", "type": "int64"}, {"name": "note", "type": "string"}]}')});
+is($id, 'orders@1', 'registered on n1');
+
+# promote from another node: it becomes leader or forwards through the log
+$n2->safe_psql('postgres', q{CALL schemaevo.promote_schema('acme', 'orders@1')});
+$n3->safe_psql('postgres', q{SELECT schemaevo.register_schema('{"name": "orders", "fields": [{"name": "id", "type": "int64"}, {"name": "note", "type": "string"}, {"name": "x", "type": "int8", "default": 0}]}')});
+$n3->safe_psql('postgres', q{CALL schemaevo.promote_schema(ARRAY['globex', 'initech'], 'orders@2')});
+
+my $slot = $n3->safe_psql('postgres', 'SELECT applied_slot FROM schemaevo.node_state');
+wait_applied($slot, @n);
+ok(all_equal(@n), 'every node applied the same log and has the same registry');
+
+for my $node (@n)
+{
+	is($node->safe_psql('postgres',
+		q{SELECT string_agg(tenant_id || '=' || schema_id, ',' ORDER BY tenant_id) FROM schemaevo.active_schemas}),
+		'acme=orders@1,globex=orders@2,initech=orders@2',
+		'active schemas on ' . $node->name);
+	is($node->safe_psql('postgres',
+		q{SELECT schemaevo.decode_message(schemaevo.encode_message('{"id": 7, "note": "hi"}', 'orders@1'), 'globex')::text}),
+		'{"x": 0, "id": 7, "note": "hi"}', 'decodes on ' . $node->name);
+}
+
+# every node sees the others
+$n1->poll_query_until('postgres',
+	q{SELECT count(*) = 3 AND bool_and(reachable) FROM schemaevo.cluster_status})
+  or die 'cluster_status';
+is($n1->safe_psql('postgres', q{SELECT count(*) FROM schemaevo.cluster_status WHERE role = 'leader'}),
+	'1', 'one leader in cluster_status');
+unlike($n1->safe_psql('postgres', q{SELECT string_agg(conninfo, ' ') FROM schemaevo.cluster_status}),
+	qr/password/, 'no password in cluster_status');
+
+# a caller with another membership is refused
+my ($ret, $out, $err) = $n1->psql('postgres',
+	q{SELECT schemaevo.paxos_status('0000')});
+like($err, qr/membership digest mismatch/, 'digest mismatch refused');
+
+# the peer role may call the acceptor functions and nothing else
+($ret, $out, $err) = $n1->psql('postgres',
+	q{SELECT count(*) FROM schemaevo.schemas}, extra_params => ['-U', 'schemaevo_peer']);
+like($err, qr/permission denied/, 'peer role cannot read the registry');
+($ret, $out, $err) = $n1->psql('postgres',
+	q{CALL schemaevo.promote_schema('acme', 'orders@2')}, extra_params => ['-U', 'schemaevo_peer']);
+like($err, qr/permission denied/, 'peer role cannot promote');
+
+$_->stop for @n;
+done_testing();

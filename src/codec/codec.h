@@ -293,6 +293,14 @@ extern int	codec_read_field(const codec_schema *writer, int mode,
 							 const uint8_t *buf, size_t len,
 							 codec_value *value, codec_error *err);
 
+/*
+ * When set, called every CODEC_INTERRUPT_INTERVAL array elements while
+ * decoding, so that a host can honour cancellation on huge messages.  It
+ * may leave by longjmp: the decoder holds no resources.
+ */
+#define CODEC_INTERRUPT_INTERVAL 4096
+extern void (*codec_interrupt_hook) (void);
+
 /* Emits one value (recursing into arrays and records) into `visitor`. */
 extern int	codec_visit_value(const codec_value *value,
 							  const codec_visitor *visitor,

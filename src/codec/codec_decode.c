@@ -154,6 +154,8 @@ visit_fixed(dctx *c, const codec_type *t, size_t off, const codec_path *p)
 	return 0;
 }
 
+void		(*codec_interrupt_hook) (void) = NULL;
+
 static int
 visit_array(dctx *c, const codec_type *elem, size_t off, size_t alen,
 			const codec_path *p)
@@ -196,6 +198,9 @@ visit_array(dctx *c, const codec_type *elem, size_t off, size_t alen,
 		int			rc;
 
 		node.index = i;
+		if (codec_interrupt_hook && (i % CODEC_INTERRUPT_INTERVAL) ==
+			CODEC_INTERRUPT_INTERVAL - 1)
+			codec_interrupt_hook();
 		if (elem->size)
 		{
 			rc = visit_fixed(c, elem, pos, &node);

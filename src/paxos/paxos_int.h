@@ -5,9 +5,13 @@
  *	  ballots, the libpq transport.
  *
  * Shared memory protocol (PaxosShared.lock, an LWLock):
- *	- A backend takes a FREE request slot, fills it, sets it QUEUED and sets
- *	  the worker's latch; it then sleeps on the slot's condition variable.
- *	- The worker moves QUEUED slots to TAKEN, and when their command is
+ *	- A backend takes a FREE request slot, puts its command in a DSM segment
+ *	  (commands can be megabytes: a schema definition may reach 1 MiB),
+ *	  sets the slot QUEUED and sets the worker's latch; it then sleeps on
+ *	  the slot's condition variable, keeping the segment attached.
+ *	- The worker moves QUEUED slots to TAKEN and copies the command out of
+ *	  the segment (a segment already gone means the backend gave up); when
+ *	  the command is
  *	  chosen and applied writes the outcome and sets DONE (broadcasting the
  *	  condition variable).  The backend copies the outcome and frees the slot.
  *	- A backend that times out sets ABANDONED; the worker frees an ABANDONED
@@ -25,13 +29,14 @@
 
 #include "datatype/timestamp.h"
 #include "storage/condition_variable.h"
+#include "storage/dsm.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 
 #define PAXOS_QUEUE_SIZE	64
-#define PAXOS_MAX_COMMAND	(64 * 1024)
+#define PAXOS_MAX_COMMAND	(8 * 1024 * 1024)
 #define PAXOS_MAX_OUTCOME	2048
 #define PAXOS_MAX_MEMBERS	16
 #define PAXOS_CONNINFO_LEN	256
@@ -53,7 +58,7 @@ typedef struct PaxosRequest
 	char		outcome[PAXOS_MAX_OUTCOME];
 	ConditionVariable cv;
 	int			command_len;
-	char		command[PAXOS_MAX_COMMAND];	/* jsonb text with request_id */
+	dsm_handle	command;		/* DSM segment: jsonb text with request_id */
 } PaxosRequest;
 
 typedef struct PaxosNodeStatus

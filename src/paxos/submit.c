@@ -138,13 +138,18 @@ paxos_submit_queued(Jsonb *cmd)
 	TimestampTz deadline;
 	char		outcome[PAXOS_MAX_OUTCOME];
 	bool		done = false;
+	dsm_segment *seg;
 
 	if (len >= PAXOS_MAX_COMMAND)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("log command of %d bytes exceeds the limit of %d bytes",
 						len, PAXOS_MAX_COMMAND - 1),
-				 errhint("Schema definitions must be smaller than about 60 kB.")));
+				 errhint("Schema definitions are limited to 1 MB.")));
+
+	/* the command travels in a DSM segment the worker copies from */
+	seg = dsm_create(len + 1, 0);
+	memcpy(dsm_segment_address(seg), text, len + 1);
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										   paxos_request_timeout);
@@ -161,7 +166,7 @@ paxos_submit_queued(Jsonb *cmd)
 					r->state = PRQ_QUEUED;
 					r->dbid = MyDatabaseId;
 					r->command_len = len;
-					memcpy(r->command, text, len + 1);
+					r->command = dsm_segment_handle(seg);
 					r->outcome[0] = '\0';
 					break;
 				}
@@ -234,6 +239,7 @@ paxos_submit_queued(Jsonb *cmd)
 				r->state = PRQ_ABANDONED;
 			LWLockRelease(paxos_shared->lock);
 		}
+		dsm_detach(seg);
 	}
 	PG_END_TRY();
 

@@ -328,12 +328,17 @@ pw_apply_pending(void)
 	}
 }
 
-/* Moves queued requests of our database into the pending list. */
+/*
+ * Moves queued requests of our database into the pending list, copying each
+ * command out of its backend's DSM segment.
+ */
 static void
 pw_take_requests(void)
 {
 	int			i;
-	MemoryContext old = MemoryContextSwitchTo(pw_cxt);
+	int			taken[PAXOS_QUEUE_SIZE];
+	dsm_handle	handles[PAXOS_QUEUE_SIZE];
+	int			ntaken = 0;
 
 	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < PAXOS_QUEUE_SIZE; i++)
@@ -342,17 +347,42 @@ pw_take_requests(void)
 
 		if (r->state == PRQ_QUEUED && r->dbid == MyDatabaseId)
 		{
-			PendingRequest *p = palloc(sizeof(PendingRequest));
-
-			p->qslot = i;
-			p->command = pnstrdup(r->command, r->command_len);
-			p->done = false;
 			r->state = PRQ_TAKEN;
-			pw_pending = lappend(pw_pending, p);
+			taken[ntaken] = i;
+			handles[ntaken++] = r->command;
 		}
 	}
 	LWLockRelease(paxos_shared->lock);
-	MemoryContextSwitchTo(old);
+	if (ntaken == 0)
+		return;
+
+	/* attaching needs a resource owner: do it in a transaction */
+	pw_begin();
+	for (i = 0; i < ntaken; i++)
+	{
+		dsm_segment *seg = dsm_attach(handles[i]);
+
+		if (seg == NULL)
+		{
+			/* the backend gave up and detached before we got here */
+			LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+			paxos_shared->requests[taken[i]].state = PRQ_FREE;
+			LWLockRelease(paxos_shared->lock);
+			continue;
+		}
+		{
+			MemoryContext old = MemoryContextSwitchTo(pw_cxt);
+			PendingRequest *p = palloc(sizeof(PendingRequest));
+
+			p->qslot = taken[i];
+			p->command = pstrdup(dsm_segment_address(seg));
+			p->done = false;
+			pw_pending = lappend(pw_pending, p);
+			MemoryContextSwitchTo(old);
+		}
+		dsm_detach(seg);
+	}
+	pw_commit();
 }
 
 /* Answers pending requests whose request id has been applied. */

@@ -20,10 +20,18 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* Lets a query over a huge message be cancelled (codec.h). */
+static void
+sevo_check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
 void
 _PG_init(void)
 {
 	sevo_define_gucs();
+	codec_interrupt_hook = sevo_check_interrupts;
 	sevo_cache_register_callbacks();
 	sevo_stats_register_callbacks();
 

@@ -1,0 +1,62 @@
+-- Server safety: cancellation of a huge decode, memory freed per row,
+-- try_decode_message over mixed good and corrupt rows.
+SET client_min_messages = notice;
+\set VERBOSITY terse
+
+SELECT schemaevo.register_schema('{"name": "huge", "fields": [{"name": "xs", "type": {"array": "int8"}}]}');
+CALL schemaevo.promote_schema('h', 'huge@1');
+-- a message of n one-byte elements, built without encode_message:
+-- header and bitmap, then xs: u32 length (4 + n), u32 count n, n bytes
+-- int8send is big-endian: reverse the bytes of each u32
+CREATE FUNCTION le32(b bytea) RETURNS bytea LANGUAGE sql AS $$
+  SELECT set_byte(set_byte(set_byte(set_byte(b, 0, get_byte(b, 3)), 1, get_byte(b, 2)),
+                  2, get_byte(b, 1)), 3, get_byte(b, 0))
+$$;
+CREATE FUNCTION huge_msg_le(n int) RETURNS bytea LANGUAGE sql AS $$
+  SELECT substring(schemaevo.encode_message('{"xs": []}', 'huge@1') from 1 for 17)
+         || le32(substring(int8send(4 + n) from 5 for 4))
+         || le32(substring(int8send(n) from 5 for 4))
+         || decode(repeat('01', n), 'hex')
+$$;
+SELECT schemaevo.decode_message(huge_msg_le(3), 'h');   -- the construction is right
+-- 8 million elements take over a second to decode; a 100 ms timeout must
+-- cancel the decode itself, not wait for it to finish
+CREATE TABLE hugepayload AS SELECT huge_msg_le(8 * 1024 * 1024) AS m;
+SELECT length(m) FROM hugepayload;
+SET statement_timeout = '100ms';
+DO $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    PERFORM length(schemaevo.decode_message(m, 'h')::text) FROM hugepayload;
+    RAISE NOTICE 'not cancelled';
+EXCEPTION WHEN query_canceled THEN
+    RAISE NOTICE 'cancelled within a second: %', clock_timestamp() - t0 < interval '1 second';
+END
+$$;
+RESET statement_timeout;
+
+-- a scan does not grow the backend: per-row memory is freed per row
+SELECT schemaevo.register_schema('{"name": "row", "fields": [{"name": "id", "type": "int64"}, {"name": "s", "type": "string"}, {"name": "t", "type": {"array": "string"}}]}');
+CALL schemaevo.promote_schema('r', 'row@1');
+CREATE TABLE rows AS
+  SELECT i, schemaevo.encode_message(jsonb_build_object('id', i, 's', md5(i::text), 't', jsonb_build_array('a', 'b', i::text)), 'row@1') AS m
+    FROM generate_series(1, 20000) i;
+SELECT count(schemaevo.decode_message(m, 'r')) FROM rows;  -- warm the caches
+SELECT sum(total_bytes) AS before FROM pg_backend_memory_contexts \gset
+SELECT count(schemaevo.decode_message(m, 'r')) FROM rows, generate_series(1, 10);
+SELECT sum(schemaevo.decode_field_int8(m, 'r', 'id')) FROM rows, generate_series(1, 10);
+SELECT sum(total_bytes) - :before < 1024 * 1024 AS bounded FROM pg_backend_memory_contexts;
+
+-- try_decode_message returns NULL for exactly the corrupt rows, and counts them
+SELECT schemaevo.reset_decode_stats();
+CREATE TABLE mixedrows AS
+  SELECT i, CASE i % 4 WHEN 0 THEN set_byte(m, 30, 255)     -- truncating length
+                       WHEN 1 THEN substring(m from 1 for 20) -- short
+                       ELSE m END AS m
+    FROM rows WHERE i <= 1000;
+SELECT count(*) FILTER (WHERE d IS NULL) AS nulls,
+       count(*) FILTER (WHERE i % 4 IN (0, 1)) AS corrupt,
+       bool_and((d IS NULL) = (i % 4 IN (0, 1))) AS exactly_those
+  FROM (SELECT i, schemaevo.try_decode_message(m, 'r') AS d FROM mixedrows) x;
+SELECT malformed, decoded FROM schemaevo.decode_stats;

@@ -50,3 +50,8 @@ taptest:
 	PG_REGRESS='$(PGXS_DIR)/test/regress/pg_regress' \
 	prove -I $(PGXS_DIR)/test/perl -I test/perl $(PROVE_FLAGS) \
 		$(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
+
+# The inline log (no shared_preload_libraries), against such a server.
+.PHONY: installcheck-inline
+installcheck-inline:
+	$(pg_regress_installcheck) --load-extension=schemaevo inline

@@ -45,7 +45,7 @@ typedef struct PaxosEntry
 } PaxosEntry;
 
 static int
-paxos_exec(const PaxosEntry *e, const char *sql, bool read_only)
+paxos_exec(const PaxosEntry *e, const char *sql)
 {
 	Oid			types[4] = {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID};
 	Datum		values[4];
@@ -55,7 +55,11 @@ paxos_exec(const PaxosEntry *e, const char *sql, bool read_only)
 	values[1] = Int64GetDatum(e->slot);
 	values[2] = TimestampTzGetDatum(e->chosen_at);
 	values[3] = CStringGetTextDatum(e->proposed_by);
-	rc = SPI_execute_with_args(sql, 4, types, values, NULL, read_only, 0);
+	/*
+	 * Never read_only: each statement must see what earlier commands of the
+	 * same entry (and the caller's log insert) wrote in this transaction.
+	 */
+	rc = SPI_execute_with_args(sql, 4, types, values, NULL, false, 0);
 	if (rc < 0)
 		elog(ERROR, "schemaevo apply: SPI_execute failed: %s",
 			 SPI_result_code_string(rc));
@@ -152,7 +156,7 @@ paxos_apply_register(const PaxosEntry *e)
 	char	   *version;
 	char	   *schema_id;
 
-	paxos_exec(e, "SELECT $1->>'name'", true);
+	paxos_exec(e, "SELECT $1->>'name'");
 	name = pstrdup(paxos_first_value());
 
 	/* an identical definition returns the existing id */
@@ -161,7 +165,7 @@ paxos_apply_register(const PaxosEntry *e)
 			   " WHERE name = $1->>'name' AND fingerprint = $1->>'fingerprint' "
 			   "   AND (jsonb_typeof($1->'version') = 'null' "
 			   "        OR version = ($1->>'version')::int) "
-			   " ORDER BY version DESC LIMIT 1", true);
+			   " ORDER BY version DESC LIMIT 1");
 	existing = paxos_first_value();
 	if (existing)
 		return paxos_outcome_ok("schema_id", existing);
@@ -169,7 +173,7 @@ paxos_apply_register(const PaxosEntry *e)
 	paxos_exec(e,
 			   "SELECT name FROM schemaevo.schemas "
 			   " WHERE (layout->>'name_hash')::bigint = ($1->>'name_hash')::bigint "
-			   "   AND name <> $1->>'name' LIMIT 1", true);
+			   "   AND name <> $1->>'name' LIMIT 1");
 	other = paxos_first_value();
 	if (other)
 		return paxos_outcome_error(ERRCODE_DUPLICATE_OBJECT,
@@ -180,7 +184,7 @@ paxos_apply_register(const PaxosEntry *e)
 	paxos_exec(e,
 			   "SELECT coalesce(($1->>'version')::int, max(version) + 1, 1), "
 			   "       coalesce(bool_or(version = ($1->>'version')::int), false) "
-			   "  FROM schemaevo.schemas WHERE name = $1->>'name'", true);
+			   "  FROM schemaevo.schemas WHERE name = $1->>'name'");
 	version = paxos_first_value();
 	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
 			   "t") == 0)
@@ -201,7 +205,7 @@ paxos_apply_register(const PaxosEntry *e)
 						   "                  WHERE s.name = $1->>'name' AND s.version < v.version), '{}'), "
 						   "       jsonb_set($1->'layout', '{version}', to_jsonb(v.version)), "
 						   "       $1->>'fingerprint', $3, $2 "
-						   "  FROM v RETURNING schema_id", version), false);
+						   "  FROM v RETURNING schema_id", version));
 	schema_id = pstrdup(paxos_first_value());
 
 	/* a version registered below existing ones joins their fallback maps */
@@ -210,7 +214,7 @@ paxos_apply_register(const PaxosEntry *e)
 						   "   SET fallback_offset_maps = fallback_offset_maps "
 						   "       || jsonb_build_object('%s', $1->'offset_map') "
 						   " WHERE name = $1->>'name' AND version > %s",
-						   version, version), false);
+						   version, version));
 
 	CacheInvalidateRelcacheByRelid(get_relname_relid("schemas",
 													 get_namespace_oid("schemaevo", false)));
@@ -222,11 +226,10 @@ static Jsonb *
 paxos_apply_promote(const PaxosEntry *e)
 {
 	paxos_exec(e,
-			   "SELECT 1 FROM schemaevo.schemas WHERE schema_id = $1->>'schema_id'",
-			   true);
+			   "SELECT 1 FROM schemaevo.schemas WHERE schema_id = $1->>'schema_id'");
 	if (SPI_processed == 0)
 	{
-		paxos_exec(e, "SELECT $1->>'schema_id'", true);
+		paxos_exec(e, "SELECT $1->>'schema_id'");
 		return paxos_outcome_error(ERRCODE_UNDEFINED_OBJECT,
 								   psprintf("schema \"%s\" does not exist",
 											paxos_first_value()),
@@ -244,12 +247,11 @@ paxos_apply_promote(const PaxosEntry *e)
 			   "ON CONFLICT (tenant_id) DO UPDATE "
 			   "   SET schema_id = excluded.schema_id, "
 			   "       promoted_at = excluded.promoted_at, "
-			   "       log_slot = excluded.log_slot",
-			   false);
+			   "       log_slot = excluded.log_slot");
 
 	CacheInvalidateRelcacheByRelid(get_relname_relid("active_schemas",
 													 get_namespace_oid("schemaevo", false)));
-	paxos_exec(e, "SELECT $1->>'schema_id'", true);
+	paxos_exec(e, "SELECT $1->>'schema_id'");
 	return paxos_outcome_ok("schema_id", paxos_first_value());
 }
 
@@ -261,11 +263,11 @@ paxos_apply_command(const PaxosEntry *e)
 
 	/* a retried request gets the outcome of its first application */
 	paxos_exec(e, "SELECT outcome FROM schemaevo.requests "
-			   " WHERE request_id = $1->>'request_id'", true);
+			   " WHERE request_id = $1->>'request_id'");
 	if (SPI_processed > 0)
 		return paxos_jsonb_from_text(paxos_first_value());
 
-	paxos_exec(e, "SELECT $1->>'op'", true);
+	paxos_exec(e, "SELECT $1->>'op'");
 	op = paxos_first_value() ? pstrdup(paxos_first_value()) : "";
 	if (strcmp(op, "register") == 0)
 		return paxos_apply_register(e);
@@ -348,7 +350,7 @@ paxos_apply(int64 slot)
 	if (SPI_execute_with_args("SELECT value, chosen_at, proposed_by, "
 							  "       jsonb_array_length(value->'commands') "
 							  "  FROM schemaevo.log WHERE slot = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " is not in the log", slot);
 	value = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],

@@ -11,6 +11,8 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
+
 #include "utils/guc.h"
 
 int			sevo_version_mismatch = SEVO_MISMATCH_AUTO;
@@ -63,14 +65,16 @@ sevo_define_gucs(void)
 							   0,
 							   NULL, NULL, NULL);
 
-	DefineCustomStringVariable("schemaevo.database",
-							   "Sets the database whose schemaevo registry the log worker maintains.",
-							   NULL,
-							   &paxos_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
+	/* a postmaster setting can only be defined while preloading */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("schemaevo.database",
+								   "Sets the database whose schemaevo registry the log worker maintains.",
+								   NULL,
+								   &paxos_database,
+								   "postgres",
+								   PGC_POSTMASTER,
+								   0,
+								   NULL, NULL, NULL);
 
 	DefineCustomIntVariable("schemaevo.request_timeout",
 							"Sets how long register_schema and promote_schema wait for the log to choose.",

@@ -25,15 +25,22 @@ REGRESS_OPTS = --load-extension=schemaevo
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The codec must build without PostgreSQL headers: compile it on its own.
-.PHONY: codec-check codec-cli
+# The codec builds without PostgreSQL headers, on its own: a static library
+# and a command-line tool for producers (see src/codec/codec.h, cli.c).
+CODEC_CFLAGS = -std=gnu99 -O2 -fPIC -Wall -Wextra -Werror -Isrc/codec
+.PHONY: codec-check codec-cli codec-lib
 codec-check:
 	$(MAKE) -C test/codec check
 
+codec-lib: src/codec/libschemaevo_codec.a
+src/codec/libschemaevo_codec.a: $(CODEC_SRCS) src/codec/codec.h src/codec/codec_internal.h
+	rm -rf src/codec/lib.tmp && mkdir -p src/codec/lib.tmp
+	cd src/codec/lib.tmp && $(CC) $(CODEC_CFLAGS:-Isrc/codec=-I..) -c $(addprefix ../../../,$(CODEC_SRCS))
+	$(AR) rcs $@ src/codec/lib.tmp/*.o && rm -rf src/codec/lib.tmp
+
 codec-cli: src/codec/schemaevo-codec
 src/codec/schemaevo-codec: $(CODEC_SRCS) src/codec/cli.c src/codec/codec.h
-	$(CC) -std=gnu99 -O2 -Wall -Wextra -Werror -Isrc/codec -o $@ \
-		$(CODEC_SRCS) src/codec/cli.c -ljansson -lm
+	$(CC) $(CODEC_CFLAGS) -o $@ $(CODEC_SRCS) src/codec/cli.c -ljansson -lm
 
 # PGXS tracks no header dependencies; every object depends on every header.
 $(OBJS): $(wildcard src/codec/*.h src/pg/*.h src/paxos/*.h)

@@ -37,6 +37,6 @@ SELECT id, tenant, schemaevo.message_version(payload) AS v, length(payload) AS b
 
 \echo '--- one field, without decoding the rest'
 SELECT id, schemaevo.decode_field_float8(payload, tenant, 'amount') AS amount,
-       schemaevo.decode_field_text(payload, tenant, 'channel') AS channel
+       schemaevo.decode_field_text(payload, tenant, 'currency') AS currency
   FROM outbox ORDER BY id;
 SELECT * FROM schemaevo.decode_stats;

@@ -81,3 +81,13 @@ SELECT schemaevo.try_decode_message(schemaevo.encode_message('{"id": 1, "kind": 
 
 -- unknown tenant
 SELECT schemaevo.decode_message(m, 'nobody') FROM evmsgs WHERE v = 1;
+
+-- a field a newer version deprecated reads as the reader's default, the
+-- same whether decoded whole or alone
+SELECT schemaevo.register_schema('{"name": "dep", "fields": [{"name": "id", "type": "int64"}, {"name": "flag", "type": "bool", "default": true}]}');
+SELECT schemaevo.register_schema('{"name": "dep", "fields": [{"name": "id", "type": "int64"}, {"name": "flag", "type": "bool", "deprecated": true}, {"name": "extra", "type": "int8", "default": 1}]}');
+CALL schemaevo.promote_schema('depv1', 'dep@1');
+SELECT schemaevo.decode_message(m, 'depv1') AS whole,
+       schemaevo.decode_field(m, 'depv1', 'flag') AS flag,
+       schemaevo.decode_field_bool(m, 'depv1', 'flag') AS flag_bool
+  FROM (SELECT schemaevo.encode_message('{"id": 4, "extra": 2}', 'dep@2') AS m) x;

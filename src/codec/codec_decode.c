@@ -383,6 +383,9 @@ visit_var(dctx *c, const codec_type *t, size_t off, size_t vlen,
 		case CODEC_STRING:
 			if (!codec_utf8_valid(c->buf + off, vlen))
 				return MALFORMED(c, off, p, "string is not valid UTF-8");
+			/* strings are text for PostgreSQL, which cannot hold NUL */
+			if (memchr(c->buf + off, 0, vlen) != NULL)
+				return MALFORMED(c, off, p, "string contains U+0000");
 			/* FALLTHROUGH */
 		case CODEC_BYTES:
 			val.type = t;

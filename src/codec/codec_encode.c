@@ -471,6 +471,8 @@ enc_var(ectx *c, const codec_type *t, const void *node, const codec_path *p)
 			s = c->src->text(c->src->ctx, node, &len);
 			if (!codec_utf8_valid((const uint8_t *) s, len))
 				return VALUE_ERROR(c, p, "string is not valid UTF-8");
+			if (memchr(s, 0, len) != NULL)
+				return VALUE_ERROR(c, p, "string contains U+0000");
 			return append(c, s, len, p);
 		case CODEC_BYTES:
 			if (expect_kind(c, node, CODEC_J_STRING, t, p) != 0)

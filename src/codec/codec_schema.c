@@ -193,7 +193,7 @@ parse_type_string(parse_ctx *pc, const char *s, size_t len,
 		if (parse_type_args(s, "fixed", 1, args))
 		{
 			if (args[0] < 1 || args[0] > CODEC_MAX_FIXED_SIZE)
-				return schema_fail(pc, CODEC_ERR_LIMIT, path,
+				return schema_fail(pc, args[0] < 1 ? CODEC_ERR_SCHEMA : CODEC_ERR_LIMIT, path,
 								   "fixed size %ld is not between 1 and %d",
 								   args[0], CODEC_MAX_FIXED_SIZE);
 			t->kind = CODEC_FIXED;

@@ -300,8 +300,16 @@ paxos_log_insert(int64 slot, Jsonb *value)
 		elog(ERROR, "schemaevo: could not insert log slot " INT64_FORMAT, slot);
 	if (SPI_processed == 1)
 		return;
+
+	/*
+	 * The row we conflicted with may have been committed by a concurrent
+	 * transaction (a peer's learn racing the worker's catch-up) after the
+	 * caller's snapshot was taken: ON CONFLICT waited for it, but a
+	 * read-only query would still run in the old snapshot and find no row.
+	 * read_only = false takes a fresh snapshot (READ COMMITTED).
+	 */
 	if (SPI_execute_with_args("SELECT value = $2 FROM schemaevo.log WHERE slot = $1",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+							  2, types, values, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "schemaevo: could not read log slot " INT64_FORMAT, slot);
 	same = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);

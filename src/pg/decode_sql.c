@@ -208,6 +208,9 @@ sevo_locate_field(FunctionCallInfo fcinfo, codec_value *value,
 		memo->writer_field = plan->proj == NULL
 			? &plan->writer->root.fields[rf->ordinal]
 			: codec_schema_field(plan->writer, fname, flen);
+		/* a field the writer deprecated is missing: the reader's default */
+		if (memo->writer_field && memo->writer_field->deprecated)
+			memo->writer_field = NULL;
 		memo->field_plan = plan;
 	}
 
@@ -222,7 +225,8 @@ sevo_locate_field(FunctionCallInfo fcinfo, codec_value *value,
 		sevo_report_codec_error(ERROR, &err, "message");
 	}
 	sevo_count(SEVO_STAT_DECODED);
-	if (memo->writer_field->offset < 0)
+	/* the first variable field starts the area: only later ones are walked to */
+	if (memo->writer_field->var_index > 0)
 		sevo_count(SEVO_STAT_DYNAMIC);
 	return true;
 }

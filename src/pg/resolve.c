@@ -74,6 +74,18 @@ sevo_policy_name(void)
 	}
 }
 
+/* Whether `newer` deprecated a field that `reader` still reads. */
+static bool
+sevo_deprecates_reader_field(const codec_schema *reader, const codec_schema *newer)
+{
+	uint32		i;
+
+	for (i = 0; i < reader->root.nfields && i < newer->root.nfields; i++)
+		if (!reader->root.fields[i].deprecated && newer->root.fields[i].deprecated)
+			return true;
+	return false;
+}
+
 /* Builds the plan for reading `version` messages for `reader`. */
 static SevoPlan *
 sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
@@ -102,21 +114,17 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
 						   reader->version)));
 	}
 
+	/*
+	 * A newer version that only appended fields is read through the reader's
+	 * own map (PREFIX mode), unless it deprecated a field the reader still
+	 * has: that one must come out as the reader's default, which only a
+	 * projection gives.
+	 */
 	if (dcase == SEVO_CASE_UPWARD &&
-		(own == NULL || codec_schema_append_compatible(reader->codec, own->codec)))
-	{
+		(own == NULL ||
+		 (codec_schema_append_compatible(reader->codec, own->codec) &&
+		  !sevo_deprecates_reader_field(reader->codec, own->codec))))
 		mode = CODEC_DECODE_PREFIX;
-		/* fields the newer version deprecated read as null */
-		if (own != NULL)
-		{
-			uint32		i;
-
-			for (i = 0; i < reader->codec->root.nfields; i++)
-				if (!reader->codec->root.fields[i].deprecated &&
-					own->codec->root.fields[i].deprecated)
-					nmissing++;
-		}
-	}
 	else if (own != NULL)
 	{
 		writer = own->codec;

@@ -1,30 +1,33 @@
 # SchemaevoTest.pm: builds schemaevo clusters of PostgreSQL::Test::Cluster
-# nodes for the TAP tests in test/t.  No fixed ports or paths: every node
-# comes from PostgreSQL::Test::Cluster; no fixed sleeps: waits poll.
+# nodes for the TAP tests in test/t, and drives them: crashes, restarts,
+# concurrent clients, convergence checks.
+#
+# No fixed ports or paths: every node comes from PostgreSQL::Test::Cluster.
+# No fixed sleeps: every wait polls for the state it waits for, with the
+# harness's default timeout ($PostgreSQL::Test::Utils::timeout_default).
 package SchemaevoTest;
 
 use strict;
 use warnings;
+use File::Path qw(rmtree);
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep time);
 use Exporter 'import';
 
-our @EXPORT = qw(make_cluster wait_voting wait_applied all_equal
-  promote_ok psql_ok psql_result node_state);
+our @EXPORT = qw(make_cluster make_node configure_node init_members
+  members_json wait_voting wait_applied wait_until all_equal wait_converged
+  node_state psql_ok psql_result promote_ok register_versions crash_node
+  history_rows applied_slot drive_clients logs_clean);
 
-# make_cluster($n, %opts): $n started nodes named n1..n$n, each with
-# schemaevo preloaded, fsync on, the extension created, the peer role able
-# to log in, and init_cluster run identically on every node.
-sub make_cluster
+# Settings of every node: short peer timeouts so that a dead peer is
+# noticed quickly, fsync on (an acceptor refuses to vote without it).
+sub configure_node
 {
-	my ($n, %opts) = @_;
-	my @nodes;
-	for my $i (1 .. $n)
-	{
-		my $node = PostgreSQL::Test::Cluster->new("n$i");
-		$node->init;
-		$node->append_conf('postgresql.conf', qq{
+	my ($node, $i, %opts) = @_;
+	$node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'schemaevo'
 schemaevo.database = 'postgres'
 schemaevo.node_name = 'n$i'
@@ -35,27 +38,84 @@ schemaevo.request_timeout = '@{[ $opts{request_timeout} // '20s' ]}'
 fsync = on
 max_connections = 40
 log_min_messages = warning
+@{[ $opts{conf} // '' ]}
 });
-		$node->start;
-		$node->safe_psql('postgres', q{
+	return;
+}
+
+# make_node($i, %opts): a new node n$i, initialised, configured and
+# started, with the extension created and the peer role able to log in.
+# Peer calls are not logged (log_statement = all would log every status
+# round); the tests' own statements are.
+sub make_node
+{
+	my ($i, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new("n$i");
+	$node->init(%{ $opts{init} // {} });
+	configure_node($node, $i, %opts);
+	$node->start;
+	create_extension($node);
+	return $node;
+}
+
+sub create_extension
+{
+	my ($node) = @_;
+	$node->safe_psql('postgres', q{
 CREATE EXTENSION schemaevo;
 ALTER ROLE schemaevo_peer LOGIN;
+ALTER ROLE schemaevo_peer SET log_statement = 'none';
 });
-		push @nodes, $node;
-	}
-	my $members = '{' . join(', ',
+	return;
+}
+
+# The members argument of init_cluster for these nodes, named n1..nN.
+sub members_json
+{
+	my @nodes = @_;
+	return '{' . join(', ',
 		map {
 			my $nd = $nodes[$_ - 1];
 			sprintf('"n%d": "host=%s port=%d dbname=postgres user=schemaevo_peer"',
 				$_, $nd->host, $nd->port)
-		} 1 .. $n) . '}';
-	for my $i (1 .. $n)
-	{
-		$nodes[$i - 1]->safe_psql('postgres',
-			"SELECT schemaevo.init_cluster('n$i', '$members')");
-	}
+		} 1 .. scalar(@nodes)) . '}';
+}
+
+# Runs init_cluster on node n$i with the membership of @nodes.
+sub init_members
+{
+	my ($i, @nodes) = @_;
+	my $members = members_json(@nodes);
+	return $nodes[$i - 1]->safe_psql('postgres',
+		"SELECT schemaevo.init_cluster('n$i', '$members')");
+}
+
+# make_cluster($n, %opts): $n started nodes named n1..n$n, each with
+# schemaevo preloaded, fsync on, the extension created, the peer role able
+# to log in, and init_cluster run identically on every node.  Options:
+# request_timeout (default 20s), conf (extra postgresql.conf lines).
+sub make_cluster
+{
+	my ($n, %opts) = @_;
+	my @nodes = map { make_node($_, %opts) } 1 .. $n;
+	init_members($_, @nodes) for 1 .. $n;
 	wait_voting(@nodes);
 	return @nodes;
+}
+
+# wait_until($what, $code): polls $code (every 100 ms) until it returns
+# true; dies naming $what after the harness's default timeout.
+sub wait_until
+{
+	my ($what, $code, $timeout) = @_;
+	my $deadline = time() + ($timeout // $PostgreSQL::Test::Utils::timeout_default);
+	while (1)
+	{
+		my $r = $code->();
+		return $r if $r;
+		die "timed out waiting for $what" if time() > $deadline;
+		usleep(100_000);
+	}
 }
 
 # Waits until every given node votes.
@@ -68,6 +128,7 @@ sub wait_voting
 			q{SELECT voting FROM schemaevo.cluster_status WHERE node_name = current_setting('schemaevo.node_name')})
 		  or die "node " . $node->name . " does not vote";
 	}
+	return;
 }
 
 # Waits until every node has applied at least $slot.
@@ -80,6 +141,13 @@ sub wait_applied
 			"SELECT applied_slot >= $slot FROM schemaevo.node_state")
 		  or die "node " . $node->name . " did not apply slot $slot";
 	}
+	return;
+}
+
+sub applied_slot
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', 'SELECT applied_slot FROM schemaevo.node_state');
 }
 
 # What a node applied: the log with outcomes, and the registry tables.
@@ -90,6 +158,7 @@ sub node_state
 SELECT 'log', slot, value::text, outcome::text FROM schemaevo.log ORDER BY slot;
 SELECT 'schemas', schema_id, offset_map::text, fallback_offset_maps::text, log_slot FROM schemaevo.schemas ORDER BY schema_id;
 SELECT 'active', tenant_id, schema_id, log_slot FROM schemaevo.active_schemas ORDER BY tenant_id;
+SELECT 'history', slot, tenant_id, from_schema_id, to_schema_id, promoted_at, proposed_by FROM schemaevo.promotion_history;
 SELECT 'node', applied_slot, digest FROM schemaevo.node_state;
 });
 }
@@ -104,6 +173,280 @@ sub all_equal
 		return 0 if node_state($node) ne $first;
 	}
 	return 1;
+}
+
+# Waits until every node has applied the same, complete log: identical
+# state on every node, and no node that knows of a chosen slot beyond it.
+# Returns true, or false (with a diagnostic) after the default timeout.
+sub wait_converged
+{
+	my @nodes = @_;
+	my $ok = eval {
+		wait_until('convergence', sub {
+			my $max = 0;
+			for my $nd (@nodes)
+			{
+				my $m = $nd->safe_psql('postgres',
+					'SELECT coalesce(max(slot), 0) FROM schemaevo.log');
+				$max = $m if $m > $max;
+			}
+			return 0 if grep { applied_slot($_) < $max } @nodes;
+			return all_equal(@nodes);
+		});
+	};
+	if (!$ok)
+	{
+		diag("nodes did not converge: $@");
+		diag($_->name . ": applied " . applied_slot($_)) for @nodes;
+	}
+	return $ok ? 1 : 0;
+}
+
+# psql_ok($node, $sql, $name): $sql succeeds on $node.
+sub psql_ok
+{
+	my ($node, $sql, $name) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', $sql);
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	ok($ret == 0, $name) or diag("$sql: $err");
+	return $ret == 0;
+}
+
+# psql_result($node, $sql): (exit code, stdout, stderr) of $sql on $node,
+# with the SQLSTATE in error messages (VERBOSITY verbose).
+sub psql_result
+{
+	my ($node, $sql, %opts) = @_;
+	return $node->psql('postgres', $sql,
+		extra_params => ['-v', 'VERBOSITY=verbose', @{ $opts{extra_params} // [] }]);
+}
+
+# promote_ok($node, $tenant, $schema_id): CALL promote_schema succeeds.
+sub promote_ok
+{
+	my ($node, $tenant, $schema_id, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	return psql_ok($node, "CALL schemaevo.promote_schema('$tenant', '$schema_id')",
+		$name // "promote $tenant to $schema_id on " . $node->name);
+}
+
+# register_versions($node, $name, $count): registers versions 1..$count of
+# schema $name (each appends an int32 field) and returns their ids.
+sub register_versions
+{
+	my ($node, $name, $count) = @_;
+	my @ids;
+	my @fields = ('{"name": "id", "type": "int64"}');
+	for my $v (1 .. $count)
+	{
+		push @fields, qq({"name": "f$v", "type": "int32", "default": $v}) if $v > 1;
+		my $def = qq({"name": "$name", "fields": [@{[ join(', ', @fields) ]}]});
+		push @ids, $node->safe_psql('postgres',
+			"SELECT schemaevo.register_schema('$def')");
+	}
+	return @ids;
+}
+
+# Every promotion a node has applied: "slot|tenant|from|to|proposed_by".
+sub history_rows
+{
+	my ($node) = @_;
+	return split /\n/, $node->safe_psql('postgres', q{
+SELECT slot, tenant_id, coalesce(from_schema_id, '-'), to_schema_id, proposed_by
+  FROM schemaevo.promotion_history});
+}
+
+# crash_node($node): SIGKILL to the postmaster, as a power loss would do to
+# the postmaster, then waits until every process it had started is gone
+# (they exit when they notice the postmaster's death), so that the node can
+# be started again on the same shared memory key.
+sub crash_node
+{
+	my ($node) = @_;
+	my $pm = $node->{_pid};
+	die "node " . $node->name . " is not running" unless defined $pm;
+	my @children = children_of($pm);
+	$node->kill9;
+	wait_until('the children of ' . $node->name . ' to exit',
+		sub { return !grep { kill(0, $_) } ($pm, @children) });
+	return;
+}
+
+sub children_of
+{
+	my ($pid) = @_;
+	my @kids;
+	opendir(my $d, '/proc') or return ();
+	for my $p (grep { /^\d+$/ } readdir($d))
+	{
+		open(my $f, '<', "/proc/$p/stat") or next;
+		my $stat = <$f>;
+		close($f);
+		# pid (comm) state ppid ...; comm may contain spaces
+		push @kids, $p if defined $stat && $stat =~ /\)\s+\S+\s+(\d+)/ && $1 == $pid;
+	}
+	closedir($d);
+	return @kids;
+}
+
+# logs_clean(@nodes): a test that no node's log shows a crashed log
+# worker or backend, a divergence or a safety violation.  Crashes the
+# test caused itself (SIGKILL, immediate stop) leave no such line.
+sub logs_clean
+{
+	my @nodes = @_;
+	my @bad;
+	for my $node (@nodes)
+	{
+		my $log = PostgreSQL::Test::Utils::slurp_file($node->logfile);
+		my $stopping = 0;
+		for my $line (split /\n/, $log)
+		{
+			# workers exit with code 1 when told to during a shutdown
+			$stopping = 1 if $line =~ /received \w+ shutdown request/;
+			$stopping = 0 if $line =~ /starting PostgreSQL/;
+			next if $stopping && $line =~ /exited with exit code 1/;
+			push @bad, $node->name . ": $line"
+			  if $line =~ /exited with exit code [1-9]|terminated by signal|PANIC|TRAP:|two different values chosen|applied a different log|schemaevo: could not/;
+		}
+	}
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	is(scalar(@bad), 0, 'no crash, divergence or safety violation in the node logs')
+	  or diag(join("\n", @bad[0 .. ($#bad < 30 ? $#bad : 30)]));
+	return;
+}
+
+# drive_clients(\@clients, $until, $what): pumps the clients until $until
+# returns true (or, without $until, until every client is idle or dead).
+sub drive_clients
+{
+	my ($clients, $until, $what, $timeout) = @_;
+	$until //= sub { return !grep { $_->busy } @$clients };
+	my $deadline = time() + ($timeout // $PostgreSQL::Test::Utils::timeout_default);
+	while (1)
+	{
+		$_->pump for @$clients;
+		return 1 if $until->();
+		die "timed out waiting for " . ($what // 'clients') if time() > $deadline;
+		usleep(10_000);
+	}
+}
+
+# A psql session that runs one statement at a time without blocking the
+# test: call() queues statements, pump() advances, results() reports each
+# statement as ok (with its output), error (with SQLSTATE and message),
+# unknown (running when the session died) or unsent.
+package SchemaevoTest::Client;
+
+use strict;
+use warnings;
+use IPC::Run;
+use Time::HiRes qw(time);
+
+sub new
+{
+	my ($class, $node, %opts) = @_;
+	my $self = bless {
+		node => $node,
+		name => $opts{name} // $node->name,
+		in => '',
+		out => '',
+		err => '',
+		queue => [],
+		inflight => undef,
+		results => [],
+		dead => 0,
+		seq => 0,
+	}, $class;
+	my @cmd = ($node->installed_command('psql'), '-XAtq', '-v', 'ON_ERROR_STOP=0',
+		'-d', $node->connstr('postgres'));
+	$self->{h} = IPC::Run::start(\@cmd, '<', \$self->{in}, '>', \$self->{out},
+		'2>', \$self->{err});
+	$self->{in} .= "SET schemaevo.request_timeout = '$opts{request_timeout}';\n"
+	  if defined $opts{request_timeout};
+	return $self;
+}
+
+# Queues $sql; %info (e.g. tenant, target) is kept with its result.
+sub call
+{
+	my ($self, $sql, %info) = @_;
+	my $r = { %info, sql => $sql, client => $self->{name},
+		tag => $self->{name} . '-' . ++$self->{seq}, status => 'unsent', output => [] };
+	push @{ $self->{queue} }, $r;
+	push @{ $self->{results} }, $r;
+	return $r;
+}
+
+sub busy
+{
+	my ($self) = @_;
+	return !$self->{dead} && ($self->{inflight} || @{ $self->{queue} });
+}
+
+sub idle { my ($self) = @_; return !$self->{dead} && !$self->busy; }
+sub dead { my ($self) = @_; return $self->{dead}; }
+sub results { my ($self) = @_; return @{ $self->{results} }; }
+
+sub pump
+{
+	my ($self) = @_;
+	return if $self->{dead};
+	my $alive = eval { $self->{h}->pump_nb if $self->{h}->pumpable; $self->{h}->pumpable };
+	$self->parse;
+	if (!$alive)
+	{
+		$self->{dead} = 1;
+		eval { $self->{h}->finish };
+		$self->{inflight}{status} = 'unknown' if $self->{inflight};
+		$self->{inflight} = undef;
+		return;
+	}
+	if (!$self->{inflight} && @{ $self->{queue} })
+	{
+		my $r = shift @{ $self->{queue} };
+		$r->{status} = 'running';
+		$r->{started} = time();
+		$self->{inflight} = $r;
+		$self->{in} .= "$r->{sql};\n\\if :ERROR\n"
+		  . "\\echo \@\@ERR $r->{tag} :LAST_ERROR_SQLSTATE :'LAST_ERROR_MESSAGE'\n"
+		  . "\\else\n\\echo \@\@OK $r->{tag}\n\\endif\n";
+	}
+	return;
+}
+
+sub parse
+{
+	my ($self) = @_;
+	while ($self->{out} =~ s/^([^\n]*)\n//)
+	{
+		my $line = $1;
+		my $r = $self->{inflight};
+		if ($line =~ /^\@\@(OK|ERR) (\S+)(?: (\S+) (.*))?$/ && $r && $2 eq $r->{tag})
+		{
+			$r->{status} = $1 eq 'OK' ? 'ok' : 'error';
+			($r->{sqlstate}, $r->{message}) = ($3, $4) if $1 eq 'ERR';
+			$r->{finished} = time();
+			$self->{inflight} = undef;
+		}
+		elsif ($r)
+		{
+			push @{ $r->{output} }, $line;
+		}
+	}
+	return;
+}
+
+# Ends the session after the queued statements.
+sub quit
+{
+	my ($self) = @_;
+	return if $self->{dead};
+	$self->{in} .= "\\q\n";
+	eval { $self->{h}->finish };
+	$self->{dead} = 1;
+	$self->parse;
+	return;
 }
 
 1;

@@ -113,6 +113,8 @@ test_value_errors(void)
 	BAD(mlen, 56, "tags[1]", "string is not valid UTF-8");
 	fresh()[77] = 0xC0;
 	BAD(mlen, 77, "address.city", "string is not valid UTF-8");
+	fresh()[56] = 0x00;
+	BAD(mlen, 56, "tags[1]", "string contains U+0000");
 }
 
 static void

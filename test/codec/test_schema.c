@@ -219,7 +219,7 @@ static const err_case schema_errors[] = {
 	"decimal scale 6 is greater than precision 5"},
 	{F("{\"name\":\"x\",\"type\":\"decimal(5)\"}"), CODEC_ERR_SCHEMA, "x",
 	"unknown type \"decimal(5)\""},
-	{F("{\"name\":\"x\",\"type\":\"fixed(0)\"}"), CODEC_ERR_LIMIT, "x",
+	{F("{\"name\":\"x\",\"type\":\"fixed(0)\"}"), CODEC_ERR_SCHEMA, "x",
 	"fixed size 0 is not between 1 and 65536"},
 	{F("{\"name\":\"x\",\"type\":\"fixed(65537)\"}"), CODEC_ERR_LIMIT, "x",
 	"fixed size 65537 is not between 1 and 65536"},

@@ -88,18 +88,19 @@ COMMENT ON TABLE schemaevo.active_schemas IS 'the schema version each tenant is 
 
 CREATE TABLE schemaevo.promotions (
     slot           bigint NOT NULL,
+    seq            int NOT NULL,           -- the command's place in its log entry
     tenant_id      text NOT NULL,
     from_schema_id text,
     to_schema_id   text NOT NULL,
     promoted_at    timestamptz NOT NULL,
     proposed_by    text NOT NULL,
-    PRIMARY KEY (slot, tenant_id)
+    PRIMARY KEY (slot, seq, tenant_id)
 );
 
 CREATE VIEW schemaevo.promotion_history AS
     SELECT slot, tenant_id, from_schema_id, to_schema_id, promoted_at, proposed_by
       FROM schemaevo.promotions
-     ORDER BY slot, tenant_id;
+     ORDER BY slot, seq, tenant_id;
 COMMENT ON VIEW schemaevo.promotion_history IS 'every promotion ever chosen, in log order';
 
 /* Registry and promotion */

@@ -301,6 +301,25 @@ extern int	codec_read_field(const codec_schema *writer, int mode,
 #define CODEC_INTERRUPT_INTERVAL 4096
 extern void (*codec_interrupt_hook) (void);
 
+/*
+ * codec_decode and codec_read_field for a caller that has already read the
+ * header of `buf` with codec_header_read() (or holds the header read from a
+ * message whose first CODEC_HEADER_SIZE bytes are identical, and has
+ * checked var_offset <= len <= CODEC_MAX_MESSAGE_SIZE): they skip reading
+ * it again and check everything else as their counterparts do.
+ */
+extern int	codec_decode_hdr(const codec_schema *writer,
+							 const codec_projection *proj, int mode,
+							 const uint8_t *buf, size_t len,
+							 const codec_header *hdr,
+							 const codec_visitor *visitor,
+							 codec_decode_info *info, codec_error *err);
+extern int	codec_read_field_hdr(const codec_schema *writer, int mode,
+								 const codec_field *field,
+								 const uint8_t *buf, size_t len,
+								 const codec_header *hdr,
+								 codec_value *value, codec_error *err);
+
 /* Emits one value (recursing into arrays and records) into `visitor`. */
 extern int	codec_visit_value(const codec_value *value,
 							  const codec_visitor *visitor,

@@ -445,16 +445,16 @@ codec_header_read(const uint8_t *buf, size_t len, codec_header *hdr,
 	return 0;
 }
 
-/* Header checks shared by codec_decode and codec_read_field. */
+/*
+ * Checks a header read by codec_header_read() against the writer schema
+ * and the mode (shared by codec_decode and codec_read_field).
+ */
 static int
-check_message(const codec_schema *writer, int mode, const uint8_t *buf,
-			  size_t len, codec_header *hdr, codec_error *err)
+check_header(const codec_schema *writer, int mode, const uint8_t *buf,
+			 const codec_header *hdr, codec_error *err)
 {
 	const codec_record *rec = &writer->root;
-	int			rc = codec_header_read(buf, len, hdr, err);
 
-	if (rc != 0)
-		return rc;
 	if (hdr->name_hash != writer->name_hash)
 		return codec_fail(err, CODEC_ERR_LINEAGE, 4, NULL,
 						  "message belongs to another schema (name hash "
@@ -583,8 +583,32 @@ codec_decode(const codec_schema *writer, const codec_projection *proj,
 			 const codec_visitor *visitor, codec_decode_info *info,
 			 codec_error *err)
 {
-	codec_decode_info dummy;
 	codec_header hdr;
+	int			rc;
+
+	if (info != NULL)
+	{
+		info->dynamic_offsets = false;
+		info->defaults_used = 0;
+	}
+	if (proj != NULL && proj->writer != writer)
+		return codec_fail(err, CODEC_ERR_VALUE, 0, NULL,
+						  "projection was built for another writer schema");
+	rc = codec_header_read(buf, len, &hdr, err);
+	if (rc != 0)
+		return rc;
+	return codec_decode_hdr(writer, proj, mode, buf, len, &hdr, visitor,
+							info, err);
+}
+
+int
+codec_decode_hdr(const codec_schema *writer, const codec_projection *proj,
+				 int mode, const uint8_t *buf, size_t len,
+				 const codec_header *header, const codec_visitor *visitor,
+				 codec_decode_info *info, codec_error *err)
+{
+	codec_decode_info dummy;
+	codec_header hdr = *header;
 	dctx		c;
 	int			rc;
 
@@ -595,7 +619,7 @@ codec_decode(const codec_schema *writer, const codec_projection *proj,
 	if (proj != NULL && proj->writer != writer)
 		return codec_fail(err, CODEC_ERR_VALUE, 0, NULL,
 						  "projection was built for another writer schema");
-	rc = check_message(writer, mode, buf, len, &hdr, err);
+	rc = check_header(writer, mode, buf, &hdr, err);
 	if (rc != 0)
 		return rc;
 	c.buf = buf;
@@ -624,6 +648,27 @@ codec_read_field(const codec_schema *writer, int mode,
 				 codec_value *value, codec_error *err)
 {
 	codec_header hdr;
+	int			rc;
+
+	if (field == NULL || field->ordinal >= writer->root.nfields ||
+		field != &writer->root.fields[field->ordinal])
+		return codec_fail(err, CODEC_ERR_VALUE, 0, NULL,
+						  "field is not a top-level field of schema \"%s\"",
+						  writer->name);
+	rc = codec_header_read(buf, len, &hdr, err);
+	if (rc != 0)
+		return rc;
+	return codec_read_field_hdr(writer, mode, field, buf, len, &hdr, value,
+								err);
+}
+
+int
+codec_read_field_hdr(const codec_schema *writer, int mode,
+					 const codec_field *field, const uint8_t *buf, size_t len,
+					 const codec_header *header, codec_value *value,
+					 codec_error *err)
+{
+	codec_header hdr = *header;
 	dctx		c;
 	codec_path	node;
 	uint32_t	o;
@@ -635,7 +680,7 @@ codec_read_field(const codec_schema *writer, int mode,
 		return codec_fail(err, CODEC_ERR_VALUE, 0, NULL,
 						  "field is not a top-level field of schema \"%s\"",
 						  writer->name);
-	rc = check_message(writer, mode, buf, len, &hdr, err);
+	rc = check_header(writer, mode, buf, &hdr, err);
 	if (rc != 0)
 		return rc;
 	c.buf = buf;

@@ -35,31 +35,38 @@
 
 #include "apply.h"
 
-/* One command of a chosen entry: $1 command, $2 slot, $3 time, $4 proposer. */
+/*
+ * One command of a chosen entry, the parameters of every query the apply
+ * step runs: $1 command, $2 slot, $3 chosen time, $4 proposer, $5 the
+ * command's place in the entry (so two commands of one entry may promote
+ * the same tenant and keep their order in the history).
+ */
 typedef struct PaxosEntry
 {
 	int64		slot;
 	Jsonb	   *command;
 	const char *proposed_by;
 	TimestampTz chosen_at;
+	int			seq;
 } PaxosEntry;
 
 static int
 paxos_exec(const PaxosEntry *e, const char *sql)
 {
-	Oid			types[4] = {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID};
-	Datum		values[4];
+	Oid			types[5] = {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID};
+	Datum		values[5];
 	int			rc;
 
 	values[0] = JsonbPGetDatum(e->command);
 	values[1] = Int64GetDatum(e->slot);
 	values[2] = TimestampTzGetDatum(e->chosen_at);
 	values[3] = CStringGetTextDatum(e->proposed_by);
+	values[4] = Int32GetDatum(e->seq);
 	/*
 	 * Never read_only: each statement must see what earlier commands of the
 	 * same entry (and the caller's log insert) wrote in this transaction.
 	 */
-	rc = SPI_execute_with_args(sql, 4, types, values, NULL, false, 0);
+	rc = SPI_execute_with_args(sql, 5, types, values, NULL, false, 0);
 	if (rc < 0)
 		elog(ERROR, "schemaevo apply: SPI_execute failed: %s",
 			 SPI_result_code_string(rc));
@@ -240,7 +247,7 @@ paxos_apply_promote(const PaxosEntry *e)
 			   "WITH t AS (SELECT DISTINCT x AS tenant_id "
 			   "             FROM jsonb_array_elements_text($1->'tenants') x), "
 			   "     h AS (INSERT INTO schemaevo.promotions "
-			   "           SELECT $2, t.tenant_id, a.schema_id, $1->>'schema_id', $3, $4 "
+			   "           SELECT $2, $5, t.tenant_id, a.schema_id, $1->>'schema_id', $3, $4 "
 			   "             FROM t LEFT JOIN schemaevo.active_schemas a USING (tenant_id)) "
 			   "INSERT INTO schemaevo.active_schemas "
 			   "SELECT t.tenant_id, $1->>'schema_id', $3, $2 FROM t "
@@ -364,6 +371,7 @@ paxos_apply(int64 slot)
 	value = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	e.slot = slot;
+	e.seq = 0;
 	e.chosen_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 													SPI_tuptable->tupdesc, 2, &isnull));
 	e.proposed_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
@@ -381,6 +389,7 @@ paxos_apply(int64 slot)
 		Jsonb	   *outcome;
 
 		e.command = JsonbValueToJsonb(cmd);
+		e.seq = i;
 		outcome = paxos_apply_command(&e);
 		paxos_record_request(&e, outcome);
 		if (i > 0)

@@ -111,17 +111,27 @@ paxos_submit_inline(Jsonb *cmd)
 	return result;
 }
 
+/*
+ * The members the worker last reached, and how many of those vote: a
+ * reachable node that is still catching up (a new or wiped one) counts for
+ * no majority, and the error must not suggest that it does.
+ */
 static int
-paxos_reachable_nodes(int *total)
+paxos_reachable_nodes(int *total, int *voting)
 {
 	int			n = 0;
 	int			i;
 
+	*voting = 0;
 	LWLockAcquire(paxos_shared->lock, LW_SHARED);
 	*total = Max(paxos_shared->nmembers, 1);
 	for (i = 0; i < paxos_shared->nmembers; i++)
 		if (paxos_shared->nodes[i].reachable)
+		{
 			n++;
+			if (paxos_shared->nodes[i].voting)
+				(*voting)++;
+		}
 	LWLockRelease(paxos_shared->lock);
 	return Max(n, 1);
 }
@@ -246,14 +256,18 @@ paxos_submit_queued(Jsonb *cmd)
 	if (!done)
 	{
 		int			total;
-		int			reachable = paxos_reachable_nodes(&total);
+		int			voting;
+		int			reachable = paxos_reachable_nodes(&total, &voting);
 
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("the log did not choose the command within schemaevo.request_timeout (%d ms)",
 						paxos_request_timeout),
-				 errdetail("%d of %d nodes are reachable; a majority of %d is needed.",
-						   reachable, total, total / 2 + 1),
+				 voting < reachable
+				 ? errdetail("%d of %d nodes are reachable, %d of them voting (a node that is catching up does not vote); a majority of %d is needed.",
+							 reachable, total, voting, total / 2 + 1)
+				 : errdetail("%d of %d nodes are reachable; a majority of %d is needed.",
+							 reachable, total, total / 2 + 1),
 				 errhint("The command may still be chosen later; check schemaevo.promotion_history and schemaevo.cluster_status.")));
 	}
 	return paxos_jsonb(outcome);

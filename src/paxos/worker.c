@@ -921,6 +921,7 @@ pw_propose(bool repair)
 	{
 		if (list_length(commands) >= paxos_batch_size)
 			break;
+		/* two promotions of one tenant may share a slot: see apply.c */
 		commands = lappend(commands, ((PendingRequest *) lfirst(lc))->command);
 	}
 	if (commands == NIL && !repair)

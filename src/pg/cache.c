@@ -14,7 +14,12 @@
  *	- Compiled schemas and projections are malloc'd by the codec and freed
  *	  here on reset; everything else lives in sevo_cache_cxt.
  *	- The tenant map is bounded by schemaevo.tenant_cache_size: when full it
- *	  is emptied, never grown.
+ *	  is emptied, never grown.  It is an open-addressing table (simplehash)
+ *	  keyed by the tenant's bytes, probed once per row of a multi-tenant
+ *	  scan.  A miss reads the tenant through a saved SPI plan; after
+ *	  SEVO_BULK_AFTER misses since the map was emptied, the whole active map
+ *	  is read in one query when it fits the bound, and the map is then
+ *	  complete: a tenant missing from it has no active schema.
  *	- Pointers into the cache must not be kept across sevo_cache_check();
  *	  callers that memoise compare sevo_cache_generation.
  *
@@ -25,26 +30,58 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "catalog/pg_class.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #define SEVO_TENANT_KEYLEN 128	/* longer tenant ids are not cached */
+#define SEVO_BULK_AFTER 64		/* misses before reading the whole map */
+
+typedef struct SevoTenantKey
+{
+	const char *str;			/* not NUL-terminated */
+	uint32		len;
+} SevoTenantKey;
 
 typedef struct SevoTenantEntry
 {
-	char		tenant[SEVO_TENANT_KEYLEN];
+	SevoTenantKey key;			/* str in sevo_tenant_cxt */
+	uint32		hash;
+	char		status;			/* simplehash's */
 	SevoSchema *schema;			/* NULL: tenant has no active schema */
 } SevoTenantEntry;
+
+#define SH_PREFIX sevo_tenants
+#define SH_ELEMENT_TYPE SevoTenantEntry
+#define SH_KEY_TYPE SevoTenantKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).str, (int) (k).len)
+#define SH_EQUAL(tb, a, b) \
+	((a).len == (b).len && memcmp((a).str, (b).str, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 uint64		sevo_cache_generation = 1;
 
 static MemoryContext sevo_cache_cxt = NULL;
 static HTAB *sevo_schema_htab = NULL;
-static HTAB *sevo_tenant_htab = NULL;
 static bool sevo_cache_valid = true;
+
+/* The tenant map; its context is a child of sevo_cache_cxt. */
+static MemoryContext sevo_tenant_cxt = NULL;
+static sevo_tenants_hash *sevo_tenants = NULL;
+static bool sevo_tenants_complete = false;	/* holds every active tenant */
+static int	sevo_tenants_misses = 0;	/* SPI lookups since emptied */
+static SPIPlanPtr sevo_tenant_plan = NULL;	/* kept across resets */
 static Oid	sevo_schemas_relid = InvalidOid;
 static Oid	sevo_active_relid = InvalidOid;
 
@@ -62,16 +99,19 @@ sevo_cache_register_callbacks(void)
 	CacheRegisterRelcacheCallback(sevo_relcache_callback, (Datum) 0);
 }
 
+/* Creates the tenant map empty, releasing what it held. */
 static void
-sevo_tenant_htab_create(void)
+sevo_tenant_map_create(void)
 {
-	HASHCTL		ctl;
-
-	ctl.keysize = SEVO_TENANT_KEYLEN;
-	ctl.entrysize = sizeof(SevoTenantEntry);
-	ctl.hcxt = sevo_cache_cxt;
-	sevo_tenant_htab = hash_create("schemaevo tenants", 1024, &ctl,
-								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	if (sevo_tenant_cxt == NULL)
+		sevo_tenant_cxt = AllocSetContextCreate(sevo_cache_cxt,
+												"schemaevo tenants",
+												ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(sevo_tenant_cxt);
+	sevo_tenants = sevo_tenants_create(sevo_tenant_cxt, 1024, NULL);
+	sevo_tenants_complete = false;
+	sevo_tenants_misses = 0;
 }
 
 /* Frees what the codec allocated, then the whole context. */
@@ -95,9 +135,10 @@ sevo_cache_reset(void)
 		}
 	}
 	if (sevo_cache_cxt)
-		MemoryContextReset(sevo_cache_cxt);
+		MemoryContextReset(sevo_cache_cxt);	/* deletes sevo_tenant_cxt */
 	sevo_schema_htab = NULL;
-	sevo_tenant_htab = NULL;
+	sevo_tenant_cxt = NULL;
+	sevo_tenants = NULL;
 	sevo_schemas_relid = InvalidOid;
 	sevo_active_relid = InvalidOid;
 	sevo_cache_generation++;
@@ -119,7 +160,7 @@ sevo_cache_init(void)
 	ctl.hcxt = sevo_cache_cxt;
 	sevo_schema_htab = hash_create("schemaevo schemas", 64, &ctl,
 								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	sevo_tenant_htab_create();
+	sevo_tenant_map_create();
 
 	nsp = get_namespace_oid("schemaevo", false);
 	sevo_schemas_relid = get_relname_relid("schemas", nsp);
@@ -235,7 +276,6 @@ sevo_schema_by_version(const char *name, uint32 version)
 static char *
 sevo_tenant_lookup(const char *tenant, int len)
 {
-	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	char	   *result = NULL;
 	int			rc;
@@ -243,9 +283,21 @@ sevo_tenant_lookup(const char *tenant, int len)
 
 	args[0] = PointerGetDatum(cstring_to_text_with_len(tenant, len));
 	SPI_connect();
-	rc = SPI_execute_with_args("SELECT schema_id FROM schemaevo.active_schemas "
-							   "WHERE tenant_id = $1",
-							   1, argtypes, args, NULL, true, 1);
+	if (sevo_tenant_plan == NULL)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT schema_id FROM schemaevo.active_schemas "
+						   "WHERE tenant_id = $1", 1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare a schemaevo.active_schemas lookup: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep a schemaevo.active_schemas lookup");
+		sevo_tenant_plan = plan;
+	}
+	rc = SPI_execute_plan(sevo_tenant_plan, args, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read schemaevo.active_schemas: %s",
 			 SPI_result_code_string(rc));
@@ -260,6 +312,99 @@ sevo_tenant_lookup(const char *tenant, int len)
 	return result;
 }
 
+/* Adds a tenant to the map, emptying the map first when it is full. */
+static void
+sevo_tenant_map_add(const char *tenant, uint32 len, SevoSchema *schema)
+{
+	SevoTenantKey key;
+	SevoTenantEntry *te;
+	bool		found;
+	char	   *copy;
+
+	if (sevo_tenants->members >= (uint32) sevo_tenant_cache_size)
+		sevo_tenant_map_create();
+	copy = MemoryContextAlloc(sevo_tenant_cxt, Max(len, 1));
+	memcpy(copy, tenant, len);
+	key.str = copy;
+	key.len = len;
+	te = sevo_tenants_insert(sevo_tenants, key, &found);
+	te->schema = schema;
+}
+
+/*
+ * An estimate of the rows of schemaevo.active_schemas (its reltuples, or
+ * -1 when never counted), to decide whether the whole map may be read.
+ */
+static double
+sevo_active_rows_estimate(void)
+{
+	HeapTuple	tup;
+	double		rows = -1;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(sevo_active_relid));
+	if (HeapTupleIsValid(tup))
+	{
+		rows = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+	}
+	return rows;
+}
+
+/*
+ * Reads the whole active map into the (empty) tenant map when it has at
+ * most schemaevo.tenant_cache_size cacheable tenants; the map is then
+ * complete.  Otherwise leaves the map as it is.
+ */
+static void
+sevo_tenant_map_load_all(void)
+{
+	Datum		args[1];
+	Oid			argtypes[1] = {INT8OID};
+	double		estimate = sevo_active_rows_estimate();
+	uint64		i;
+	int			rc;
+	char	   *last_id = NULL;
+	SevoSchema *last_schema = NULL;
+
+	if (estimate > (double) sevo_tenant_cache_size)
+		return;
+	args[0] = Int64GetDatum((int64) sevo_tenant_cache_size + 1);
+	SPI_connect();
+	rc = SPI_execute_with_args("SELECT tenant_id, schema_id "
+							   "FROM schemaevo.active_schemas "
+							   "WHERE octet_length(tenant_id) < " CppAsString2(SEVO_TENANT_KEYLEN)
+							   " LIMIT $1",
+							   1, argtypes, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read schemaevo.active_schemas: %s",
+			 SPI_result_code_string(rc));
+	if (SPI_processed <= (uint64) sevo_tenant_cache_size)
+	{
+		SPITupleTable *tuptable = SPI_tuptable;
+		uint64		n = SPI_processed;
+
+		sevo_tenant_map_create();
+		for (i = 0; i < n; i++)
+		{
+			bool		isnull;
+			text	   *tenant = DatumGetTextPP(SPI_getbinval(tuptable->vals[i],
+															  tuptable->tupdesc,
+															  1, &isnull));
+			char	   *id = SPI_getvalue(tuptable->vals[i], tuptable->tupdesc, 2);
+
+			if (last_id == NULL || strcmp(id, last_id) != 0)
+			{
+				last_schema = sevo_schema_by_id(id, false);
+				last_id = id;
+			}
+			sevo_tenant_map_add(VARDATA_ANY(tenant), VARSIZE_ANY_EXHDR(tenant),
+								last_schema);
+		}
+		sevo_tenants_complete = true;
+	}
+	SPI_finish();
+}
+
 /*
  * The active schema of a tenant: NULL when it has none and missing_ok,
  * else an error.
@@ -267,35 +412,39 @@ sevo_tenant_lookup(const char *tenant, int len)
 SevoSchema *
 sevo_tenant_schema(const char *tenant, int len, bool missing_ok)
 {
-	SevoTenantEntry *te = NULL;
 	SevoSchema *schema = NULL;
-	char		key[SEVO_TENANT_KEYLEN];
-	bool		cacheable = len < SEVO_TENANT_KEYLEN && memchr(tenant, 0, len) == NULL;
 
-	if (cacheable)
+	if (len < SEVO_TENANT_KEYLEN)
 	{
-		memcpy(key, tenant, len);
-		key[len] = '\0';
-		te = hash_search(sevo_tenant_htab, key, HASH_FIND, NULL);
-		if (te)
+		SevoTenantKey key;
+		SevoTenantEntry *te;
+
+		key.str = tenant;
+		key.len = (uint32) len;
+		te = sevo_tenants_lookup(sevo_tenants, key);
+		if (te == NULL && !sevo_tenants_complete &&
+			++sevo_tenants_misses == SEVO_BULK_AFTER)
+		{
+			sevo_tenant_map_load_all();
+			te = sevo_tenants_lookup(sevo_tenants, key);
+		}
+		if (te != NULL)
 			schema = te->schema;
+		else if (!sevo_tenants_complete)
+		{
+			char	   *id = sevo_tenant_lookup(tenant, len);
+
+			if (id)
+				schema = sevo_schema_by_id(id, false);
+			sevo_tenant_map_add(tenant, (uint32) len, schema);
+		}
 	}
-	if (te == NULL)
+	else
 	{
 		char	   *id = sevo_tenant_lookup(tenant, len);
 
 		if (id)
 			schema = sevo_schema_by_id(id, false);
-		if (cacheable)
-		{
-			if (hash_get_num_entries(sevo_tenant_htab) >= sevo_tenant_cache_size)
-			{
-				hash_destroy(sevo_tenant_htab);
-				sevo_tenant_htab_create();
-			}
-			te = hash_search(sevo_tenant_htab, key, HASH_ENTER, NULL);
-			te->schema = schema;
-		}
 	}
 	if (schema == NULL && !missing_ok)
 		ereport(ERROR,

@@ -41,7 +41,10 @@ sevo_memo(FunctionCallInfo fcinfo)
 		memo->generation = sevo_cache_generation;
 		memo->reader = NULL;
 		memo->tenantlen = -1;
-		memo->field_plan = NULL;
+		memo->field_reader = NULL;
+		memo->nfield_plans = 0;
+		memo->nplans = 0;
+		memo->next_plan = 0;
 	}
 	return memo;
 }
@@ -93,10 +96,99 @@ sevo_read_header(bytea *payload, codec_header *hdr, bool noerror)
 	return false;
 }
 
+/* Whether two messages start with the same CODEC_HEADER_SIZE bytes. */
+static inline bool
+sevo_header_equal(const uint8 *a, const uint8 *b)
+{
+	uint64		a0,
+				a1,
+				b0,
+				b1;
+
+	StaticAssertStmt(CODEC_HEADER_SIZE == 16, "header is two words");
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/*
+ * The header of `payload` and the plan to read it for `reader`
+ * (sevo_resolve): from the call site's memo when the payload's header bytes
+ * equal those of a message already resolved there for the same reader and
+ * policy, which is what a scan sees row after row; otherwise read, resolved
+ * and remembered.  Errors, warnings and counters are those of
+ * sevo_read_header and sevo_resolve; a plan that warns is not remembered,
+ * so that its warning keeps its rate limit.  NULL when refused and
+ * `noerror`.
+ */
+const SevoPlan *
+sevo_plan_for(FunctionCallInfo fcinfo, SevoSchema *reader, bytea *payload,
+			  codec_header *hdr, const char *tenant, int tenantlen,
+			  bool noerror)
+{
+	SevoCallMemo *memo = sevo_memo(fcinfo);
+	const uint8 *buf = (const uint8 *) VARDATA_ANY(payload);
+	size_t		len = VARSIZE_ANY_EXHDR(payload);
+	const SevoPlan *plan;
+	SevoPlanMemo *pm;
+	int			i;
+
+	if (len >= CODEC_HEADER_SIZE && len <= CODEC_MAX_MESSAGE_SIZE)
+	{
+		for (i = 0; i < memo->nplans; i++)
+		{
+			pm = &memo->plans[i];
+			if (pm->reader == reader &&
+				pm->policy == sevo_version_mismatch &&
+				len >= pm->hdr.var_offset &&
+				sevo_header_equal(pm->bytes, buf))
+			{
+				*hdr = pm->hdr;
+				switch (pm->plan->dcase)
+				{
+					case SEVO_CASE_EXACT:
+						sevo_count(SEVO_STAT_EXACT);
+						break;
+					case SEVO_CASE_UPWARD:
+						sevo_count(SEVO_STAT_UPWARD);
+						break;
+					case SEVO_CASE_DOWNWARD:
+						sevo_count(SEVO_STAT_DOWNWARD);
+						break;
+				}
+				return pm->plan;
+			}
+		}
+	}
+
+	if (!sevo_read_header(payload, hdr, noerror))
+		return NULL;
+	plan = sevo_resolve(reader, hdr, tenant, tenantlen, noerror);
+	if (plan == NULL ||
+		(plan->dcase == SEVO_CASE_UPWARD && plan->nmissing > 0))
+		return plan;
+
+	/* sevo_resolve may have reset the cache (SPI): take the memo again */
+	memo = sevo_memo(fcinfo);
+	pm = &memo->plans[memo->next_plan];
+	memo->next_plan = (memo->next_plan + 1) % SEVO_MEMO_PLANS;
+	if (memo->nplans < SEVO_MEMO_PLANS)
+		memo->nplans++;
+	memcpy(pm->bytes, buf, CODEC_HEADER_SIZE);
+	pm->hdr = *hdr;
+	pm->reader = reader;
+	pm->policy = sevo_version_mismatch;
+	pm->plan = plan;
+	return plan;
+}
+
 /* Decodes `payload` for `reader`; NULL on refusal when `noerror`. */
 static Jsonb *
-sevo_decode_payload(SevoSchema *reader, bytea *payload, const char *tenant,
-					int tenantlen, bool noerror)
+sevo_decode_payload(FunctionCallInfo fcinfo, SevoSchema *reader,
+					bytea *payload, const char *tenant, int tenantlen,
+					bool noerror)
 {
 	codec_header hdr;
 	const SevoPlan *plan;
@@ -105,13 +197,12 @@ sevo_decode_payload(SevoSchema *reader, bytea *payload, const char *tenant,
 	size_t		len = VARSIZE_ANY_EXHDR(payload);
 	Jsonb	   *result;
 
-	if (!sevo_read_header(payload, &hdr, noerror))
-		return NULL;
-	plan = sevo_resolve(reader, &hdr, tenant, tenantlen, noerror);
+	plan = sevo_plan_for(fcinfo, reader, payload, &hdr, tenant, tenantlen,
+						 noerror);
 	if (plan == NULL)
 		return NULL;
 
-	result = sevo_decode_to_jsonb(plan, buf, len, &info, noerror);
+	result = sevo_decode_to_jsonb(plan, buf, len, &hdr, &info, noerror);
 	if (result == NULL)
 		return NULL;
 	sevo_count(SEVO_STAT_DECODED);
@@ -127,7 +218,8 @@ sevo_decode_message(PG_FUNCTION_ARGS)
 	text	   *tenant = PG_GETARG_TEXT_PP(1);
 	SevoSchema *reader = sevo_reader_for_tenant(fcinfo, 1, false);
 
-	PG_RETURN_JSONB_P(sevo_decode_payload(reader, PG_GETARG_BYTEA_PP(0),
+	PG_RETURN_JSONB_P(sevo_decode_payload(fcinfo, reader,
+										  PG_GETARG_BYTEA_PP(0),
 										  VARDATA_ANY(tenant),
 										  VARSIZE_ANY_EXHDR(tenant), false));
 }
@@ -145,7 +237,7 @@ sevo_try_decode_message(PG_FUNCTION_ARGS)
 	SevoSchema *reader = sevo_reader_for_tenant(fcinfo, 1, false);
 	Jsonb	   *result;
 
-	result = sevo_decode_payload(reader, PG_GETARG_BYTEA_PP(0),
+	result = sevo_decode_payload(fcinfo, reader, PG_GETARG_BYTEA_PP(0),
 								 VARDATA_ANY(tenant),
 								 VARSIZE_ANY_EXHDR(tenant), true);
 	if (result == NULL)
@@ -162,7 +254,8 @@ sevo_decode_with_schema(PG_FUNCTION_ARGS)
 
 	sevo_cache_check();
 	reader = sevo_schema_by_id(schema_id, false);
-	PG_RETURN_JSONB_P(sevo_decode_payload(reader, PG_GETARG_BYTEA_PP(0),
+	PG_RETURN_JSONB_P(sevo_decode_payload(fcinfo, reader,
+										  PG_GETARG_BYTEA_PP(0),
 										  NULL, 0, false));
 }
 
@@ -184,13 +277,16 @@ sevo_locate_field(FunctionCallInfo fcinfo, codec_value *value,
 	SevoCallMemo *memo = fcinfo->flinfo->fn_extra;
 	codec_header hdr;
 	const SevoPlan *plan;
+	const codec_field *writer_field;
 	codec_error err;
+	int			i;
 
-	sevo_read_header(payload, &hdr, false);
-	plan = sevo_resolve(reader, &hdr, VARDATA_ANY(tenant),
-						VARSIZE_ANY_EXHDR(tenant), false);
+	plan = sevo_plan_for(fcinfo, reader, payload, &hdr, VARDATA_ANY(tenant),
+						 VARSIZE_ANY_EXHDR(tenant), false);
+	memo = fcinfo->flinfo->fn_extra;
 
-	if (memo->field_plan != plan || memo->fieldlen != flen ||
+	/* the field in the reader: looked up again when the name or reader changes */
+	if (memo->field_reader != reader || memo->fieldlen != flen ||
 		memcmp(memo->field, fname, flen) != 0)
 	{
 		const codec_field *rf = codec_schema_field(reader->codec, fname, flen);
@@ -205,28 +301,46 @@ sevo_locate_field(FunctionCallInfo fcinfo, codec_value *value,
 		memcpy(memo->field, fname, flen);
 		memo->fieldlen = flen;
 		memo->reader_field = rf;
-		memo->writer_field = plan->proj == NULL
-			? &plan->writer->root.fields[rf->ordinal]
-			: codec_schema_field(plan->writer, fname, flen);
-		/* a field the writer deprecated is missing: the reader's default */
-		if (memo->writer_field && memo->writer_field->deprecated)
-			memo->writer_field = NULL;
-		memo->field_plan = plan;
+		memo->field_reader = reader;
+		memo->nfield_plans = 0;
 	}
 
+	/* and in the plan's writer, for each plan of the scan */
+	for (i = 0; i < memo->nfield_plans; i++)
+		if (memo->field_plans[i].plan == plan)
+			break;
+	if (i == memo->nfield_plans)
+	{
+		const codec_field *wf = plan->proj == NULL
+			? &plan->writer->root.fields[memo->reader_field->ordinal]
+			: codec_schema_field(plan->writer, fname, flen);
+
+		/* a field the writer deprecated is missing: the reader's default */
+		if (wf && wf->deprecated)
+			wf = NULL;
+		if (i == SEVO_MEMO_PLANS)
+			i = 0;
+		else
+			memo->nfield_plans++;
+		memo->field_plans[i].plan = plan;
+		memo->field_plans[i].writer_field = wf;
+	}
+	writer_field = memo->field_plans[i].writer_field;
+
 	*reader_field = memo->reader_field;
-	if (memo->writer_field == NULL)
+	if (writer_field == NULL)
 		return false;
-	if (codec_read_field(plan->writer, plan->mode, memo->writer_field,
-						 (const uint8 *) VARDATA_ANY(payload),
-						 VARSIZE_ANY_EXHDR(payload), value, &err) != CODEC_OK)
+	if (codec_read_field_hdr(plan->writer, plan->mode, writer_field,
+							 (const uint8 *) VARDATA_ANY(payload),
+							 VARSIZE_ANY_EXHDR(payload), &hdr, value,
+							 &err) != CODEC_OK)
 	{
 		sevo_count(SEVO_STAT_MALFORMED);
 		sevo_report_codec_error(ERROR, &err, "message");
 	}
 	sevo_count(SEVO_STAT_DECODED);
 	/* the first variable field starts the area: only later ones are walked to */
-	if (memo->writer_field->var_index > 0)
+	if (writer_field->var_index > 0)
 		sevo_count(SEVO_STAT_DYNAMIC);
 	return true;
 }

@@ -1,12 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * jsonb_visitor.c
- *	  A codec_visitor that builds jsonb directly while the codec decodes,
- *	  with no intermediate tree or text, in the JSON mapping of DESIGN.md.
+ *	  A codec_visitor that builds jsonb while the codec decodes, in the JSON
+ *	  mapping of DESIGN.md.
  *
- * Strings point into the message buffer until JsonbValueToJsonb copies
- * them, so the buffer must outlive the build.  Everything is allocated in
- * the caller's (per-row) memory context.
+ * This runs once per decoded row, so it builds the JsonbValue tree itself
+ * (objects with their pairs array sized up front, arrays grown by
+ * doubling) and serialises it with one JsonbValueToJsonb, instead of going
+ * through pushJsonbValue, which sorts every object's keys when it closes.
+ *
+ * Invariants:
+ *	- Object keys must reach JsonbValueToJsonb in jsonb order (shorter key
+ *	  first, then bytewise) and unique.  Schema field names are unique; the
+ *	  root object of a plan is placed in its precomputed order
+ *	  (SevoPlan.key_order, see sevo_jsonb_key_order), nested objects are
+ *	  sorted when they close.
+ *	- Strings point into the message buffer until JsonbValueToJsonb copies
+ *	  them, so the buffer must outlive the build.  Everything is allocated
+ *	  in the caller's (per-row) memory context.
+ *	- The numeric of a float is the one numeric_in would make of its
+ *	  shortest text (float8out / float4out), built without parsing when the
+ *	  text has no exponent; integers and decimals are exact.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,16 +29,35 @@
 #include <math.h>
 
 #include "common/shortest_dec.h"
+#include "datatype/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
+
+/* As in jsonb_util.c: the most elements / pairs one container may hold. */
+#define SEVO_JSONB_MAX_ELEMS (Min(MaxAllocSize / sizeof(JsonbValue), JB_CMASK))
+#define SEVO_JSONB_MAX_PAIRS (Min(MaxAllocSize / sizeof(JsonbPair), JB_CMASK))
+
+/* One open container. */
+typedef struct SevoJsonbFrame
+{
+	JsonbValue *jv;				/* jbvObject or jbvArray being filled */
+	uint32		n;				/* values placed so far */
+	uint32		cap;			/* pairs / elems allocated */
+	const uint32 *order;		/* object: position of the i-th key, or NULL */
+	char	   *key;			/* object: key of the next value */
+	int			keylen;
+} SevoJsonbFrame;
 
 typedef struct SevoJsonbBuilder
 {
-	JsonbParseState *state;
-	JsonbValue *result;
-	int			depth;
-	bool		in_array[2 * CODEC_MAX_DEPTH + 4];
+	JsonbValue	root;
+	bool		have_root;
+	int			depth;			/* open containers */
+	const uint32 *root_order;	/* key order of the root object, or NULL */
+	uint32		root_nkeys;
+	SevoJsonbFrame frames[2 * CODEC_MAX_DEPTH + 4];
 } SevoJsonbBuilder;
 
 static void
@@ -35,13 +68,76 @@ sevo_jsonb_string(JsonbValue *jv, char *s, int len)
 	jv->val.string.len = len;
 }
 
-static Numeric
-sevo_numeric_from_cstring(const char *s)
+/* jsonb's key order: shorter first, then bytewise. */
+static inline int
+sevo_key_cmp(const char *a, int alen, const char *b, int blen)
 {
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in,
-											   CStringGetDatum(s),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
+	if (alen != blen)
+		return alen > blen ? 1 : -1;
+	return memcmp(a, b, alen);
+}
+
+/*
+ * The position, in jsonb key order, of each of `n` keys given in emission
+ * order; allocated with sevo_cache_alloc (lives as long as the plan).
+ */
+uint32 *
+sevo_jsonb_key_order(const codec_field *const *fields, uint32 n)
+{
+	uint32	   *order = sevo_cache_alloc(Max(n, 1) * sizeof(uint32));
+	uint32		i;
+	uint32		j;
+
+	for (i = 0; i < n; i++)
+	{
+		uint32		pos = 0;
+
+		for (j = 0; j < n; j++)
+			if (sevo_key_cmp(fields[j]->name, fields[j]->name_len,
+							 fields[i]->name, fields[i]->name_len) < 0)
+				pos++;
+		order[i] = pos;
+	}
+	return order;
+}
+
+/*
+ * A numeric from the shortest decimal text of a float, as numeric_in would
+ * read it: "-123.456" forms directly (at most 17 significant digits, so
+ * the unscaled value fits an int64), anything with an exponent through
+ * numeric_in.
+ */
+static Numeric
+sevo_numeric_from_shortest(const char *s)
+{
+	const char *p = s;
+	bool		neg = false;
+	int64		v = 0;
+	int			scale = 0;
+	bool		dot = false;
+
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; *p; p++)
+	{
+		if (*p >= '0' && *p <= '9')
+		{
+			v = v * 10 + (*p - '0');
+			if (dot)
+				scale++;
+		}
+		else if (*p == '.' && !dot)
+			dot = true;
+		else
+			return DatumGetNumeric(DirectFunctionCall3(numeric_in,
+													   CStringGetDatum(s),
+													   ObjectIdGetDatum(InvalidOid),
+													   Int32GetDatum(-1)));
+	}
+	return int64_div_fast_to_numeric(neg ? -v : v, scale);
 }
 
 /* A float in the text float8out/float4out would write, or its name. */
@@ -66,8 +162,83 @@ sevo_jsonb_float(JsonbValue *jv, double f, bool single)
 		else
 			double_to_shortest_decimal_buf(f, buf);
 		jv->type = jbvNumeric;
-		jv->val.numeric = sevo_numeric_from_cstring(buf);
+		jv->val.numeric = sevo_numeric_from_shortest(buf);
 	}
+}
+
+static inline char *
+sevo_put2(char *p, int v)
+{
+	p[0] = '0' + v / 10;
+	p[1] = '0' + v % 10;
+	return p + 2;
+}
+
+/*
+ * codec_format_timestamp's text (YYYY-MM-DDTHH:MM:SS.ffffffZ) without
+ * printf, for years 1970 .. 9999; other instants go to the codec.
+ */
+static size_t
+sevo_format_timestamp(int64 usec, char *buf)
+{
+	/* 10000-01-01T00:00:00Z in microseconds since 1970 */
+	const int64 limit = INT64CONST(253402300800000000);
+	int64		days;
+	int64		rem;
+	int			secs;
+	int			frac;
+	int64		z;
+	int64		era;
+	int64		doe;
+	int64		yoe;
+	int64		doy;
+	int64		mp;
+	int			y;
+	int			m;
+	int			d;
+	char	   *p = buf;
+	int			i;
+
+	if (usec < 0 || usec >= limit)
+		return codec_format_timestamp(usec, buf);
+	days = usec / USECS_PER_DAY;
+	rem = usec % USECS_PER_DAY;
+	secs = (int) (rem / USECS_PER_SEC);
+	frac = (int) (rem % USECS_PER_SEC);
+
+	/* civil_from_days of codec_text.c (H. Hinnant), days >= 0 */
+	z = days + 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = (int) (doy - (153 * mp + 2) / 5 + 1);
+	m = (int) (mp < 10 ? mp + 3 : mp - 9);
+	y = (int) (yoe + era * 400 + (m <= 2));
+
+	p = sevo_put2(p, y / 100);
+	p = sevo_put2(p, y % 100);
+	*p++ = '-';
+	p = sevo_put2(p, m);
+	*p++ = '-';
+	p = sevo_put2(p, d);
+	*p++ = 'T';
+	p = sevo_put2(p, secs / 3600);
+	*p++ = ':';
+	p = sevo_put2(p, secs / 60 % 60);
+	*p++ = ':';
+	p = sevo_put2(p, secs % 60);
+	*p++ = '.';
+	for (i = 5; i >= 0; i--)
+	{
+		p[i] = '0' + frac % 10;
+		frac /= 10;
+	}
+	p += 6;
+	*p++ = 'Z';
+	*p = '\0';
+	return p - buf;
 }
 
 /* Fills `jv` with the JSON form of a decoded scalar. */
@@ -106,7 +277,7 @@ sevo_scalar_to_jsonbvalue(const codec_value *v, JsonbValue *jv)
 			break;
 		case CODEC_TIMESTAMP:
 			buf = palloc(CODEC_TIMESTAMP_BUFLEN);
-			n = codec_format_timestamp(v->u.i, buf);
+			n = sevo_format_timestamp(v->u.i, buf);
 			sevo_jsonb_string(jv, buf, (int) n);
 			break;
 		case CODEC_DATE:
@@ -138,19 +309,88 @@ sevo_scalar_to_jsonbvalue(const codec_value *v, JsonbValue *jv)
 	}
 }
 
-static void
-sevo_builder_push(SevoJsonbBuilder *b, JsonbIteratorToken tok, JsonbValue *v)
+/* Where the next value goes: the root, a pair's value or an element. */
+static JsonbValue *
+sevo_builder_slot(SevoJsonbBuilder *b)
 {
-	b->result = pushJsonbValue(&b->state, tok, v);
+	SevoJsonbFrame *f;
+
+	if (b->depth == 0)
+	{
+		if (b->have_root)
+			elog(ERROR, "second root value in a jsonb build");
+		b->have_root = true;
+		return &b->root;
+	}
+	f = &b->frames[b->depth - 1];
+	if (f->jv->type == jbvObject)
+	{
+		JsonbPair  *pair;
+
+		if (f->key == NULL)
+			elog(ERROR, "jsonb object value without a key");
+		if (f->n >= f->cap)
+		{
+			if (f->order != NULL || f->cap >= SEVO_JSONB_MAX_PAIRS)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("number of jsonb object pairs exceeds the maximum allowed (%zu)",
+								SEVO_JSONB_MAX_PAIRS)));
+			f->cap = Min(f->cap * 2, SEVO_JSONB_MAX_PAIRS);
+			f->jv->val.object.pairs = repalloc(f->jv->val.object.pairs,
+											   f->cap * sizeof(JsonbPair));
+		}
+		pair = &f->jv->val.object.pairs[f->order ? f->order[f->n] : f->n];
+		sevo_jsonb_string(&pair->key, f->key, f->keylen);
+		pair->order = f->n;
+		f->n++;
+		f->key = NULL;
+		return &pair->value;
+	}
+	if (f->n >= f->cap)
+	{
+		if (f->cap >= SEVO_JSONB_MAX_ELEMS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("number of jsonb array elements exceeds the maximum allowed (%zu)",
+							SEVO_JSONB_MAX_ELEMS)));
+		f->cap = Min(f->cap * 2, SEVO_JSONB_MAX_ELEMS);
+		f->jv->val.array.elems = repalloc(f->jv->val.array.elems,
+										  f->cap * sizeof(JsonbValue));
+	}
+	return &f->jv->val.array.elems[f->n++];
+}
+
+static SevoJsonbFrame *
+sevo_builder_open(SevoJsonbBuilder *b, JsonbValue *jv)
+{
+	SevoJsonbFrame *f;
+
+	if (b->depth >= lengthof(b->frames))
+		elog(ERROR, "jsonb build nested too deeply");
+	f = &b->frames[b->depth++];
+	f->jv = jv;
+	f->n = 0;
+	f->order = NULL;
+	f->key = NULL;
+	f->keylen = 0;
+	return f;
 }
 
 static int
 sevo_visit_begin_record(void *ctx, uint32_t nfields)
 {
 	SevoJsonbBuilder *b = ctx;
+	bool		is_root = b->depth == 0;
+	JsonbValue *jv = sevo_builder_slot(b);
+	SevoJsonbFrame *f = sevo_builder_open(b, jv);
 
-	sevo_builder_push(b, WJB_BEGIN_OBJECT, NULL);
-	b->in_array[++b->depth] = false;
+	f->cap = Min(Max(nfields, 1), CODEC_MAX_FIELDS);
+	if (is_root && b->root_order != NULL && b->root_nkeys == nfields)
+		f->order = b->root_order;
+	jv->type = jbvObject;
+	jv->val.object.nPairs = 0;
+	jv->val.object.pairs = palloc(f->cap * sizeof(JsonbPair));
 	return 0;
 }
 
@@ -158,28 +398,17 @@ static int
 sevo_visit_field_name(void *ctx, const char *name, size_t len)
 {
 	SevoJsonbBuilder *b = ctx;
-	JsonbValue	k;
+	SevoJsonbFrame *f = &b->frames[b->depth - 1];
 
-	sevo_jsonb_string(&k, (char *) name, (int) len);
-	sevo_builder_push(b, WJB_KEY, &k);
+	f->key = (char *) name;
+	f->keylen = (int) len;
 	return 0;
 }
 
 static int
 sevo_visit_scalar(void *ctx, const codec_value *value)
 {
-	SevoJsonbBuilder *b = ctx;
-	JsonbValue	jv;
-
-	sevo_scalar_to_jsonbvalue(value, &jv);
-	if (b->depth == 0)
-	{
-		/* a scalar document, from decode_field */
-		b->result = palloc(sizeof(JsonbValue));
-		*b->result = jv;
-	}
-	else
-		sevo_builder_push(b, b->in_array[b->depth] ? WJB_ELEM : WJB_VALUE, &jv);
+	sevo_scalar_to_jsonbvalue(value, sevo_builder_slot(ctx));
 	return 0;
 }
 
@@ -187,9 +416,15 @@ static int
 sevo_visit_begin_array(void *ctx, uint32_t count)
 {
 	SevoJsonbBuilder *b = ctx;
+	JsonbValue *jv = sevo_builder_slot(b);
+	SevoJsonbFrame *f = sevo_builder_open(b, jv);
 
-	sevo_builder_push(b, WJB_BEGIN_ARRAY, NULL);
-	b->in_array[++b->depth] = true;
+	/* the codec checked the bytes for `count`; grow past 1024 on demand */
+	f->cap = Min(Max(count, 1), 1024);
+	jv->type = jbvArray;
+	jv->val.array.rawScalar = false;
+	jv->val.array.nElems = 0;
+	jv->val.array.elems = palloc(f->cap * sizeof(JsonbValue));
 	return 0;
 }
 
@@ -197,9 +432,9 @@ static int
 sevo_visit_end_array(void *ctx)
 {
 	SevoJsonbBuilder *b = ctx;
+	SevoJsonbFrame *f = &b->frames[--b->depth];
 
-	b->depth--;
-	sevo_builder_push(b, WJB_END_ARRAY, NULL);
+	f->jv->val.array.nElems = (int) f->n;
 	return 0;
 }
 
@@ -207,16 +442,49 @@ static int
 sevo_visit_end_record(void *ctx)
 {
 	SevoJsonbBuilder *b = ctx;
+	SevoJsonbFrame *f = &b->frames[--b->depth];
+	JsonbPair  *pairs = f->jv->val.object.pairs;
 
-	b->depth--;
-	sevo_builder_push(b, WJB_END_OBJECT, NULL);
+	if (f->order != NULL)
+	{
+		/* every slot of the precomputed order must have been filled */
+		if (f->n != f->cap)
+			elog(ERROR, "decoded record has %u fields, its plan %u",
+				 f->n, f->cap);
+	}
+	else
+	{
+		uint32		i;
+
+		/* insertion sort: records are small, names unique */
+		for (i = 1; i < f->n; i++)
+		{
+			JsonbPair	tmp = pairs[i];
+			uint32		j = i;
+
+			while (j > 0 &&
+				   sevo_key_cmp(pairs[j - 1].key.val.string.val,
+								pairs[j - 1].key.val.string.len,
+								tmp.key.val.string.val,
+								tmp.key.val.string.len) > 0)
+			{
+				pairs[j] = pairs[j - 1];
+				j--;
+			}
+			pairs[j] = tmp;
+		}
+	}
+	f->jv->val.object.nPairs = (int) f->n;
 	return 0;
 }
 
 static void
 sevo_builder_init(SevoJsonbBuilder *b, codec_visitor *v)
 {
-	memset(b, 0, sizeof(*b));
+	b->have_root = false;
+	b->depth = 0;
+	b->root_order = NULL;
+	b->root_nkeys = 0;
 	v->ctx = b;
 	v->begin_record = sevo_visit_begin_record;
 	v->field_name = sevo_visit_field_name;
@@ -226,30 +494,42 @@ sevo_builder_init(SevoJsonbBuilder *b, codec_visitor *v)
 	v->end_record = sevo_visit_end_record;
 }
 
+static Jsonb *
+sevo_builder_finish(SevoJsonbBuilder *b)
+{
+	if (!b->have_root || b->depth != 0)
+		elog(ERROR, "incomplete jsonb build");
+	return JsonbValueToJsonb(&b->root);
+}
+
 /*
- * Decodes a whole message along `plan` into jsonb.  Malformed input is
+ * Decodes a whole message along `plan` into jsonb; `hdr` is its header, as
+ * codec_decode_hdr() takes it.  Malformed input is
  * counted and raises 22P03, or returns NULL when `noerror` (the half-built
  * value is left to the per-row memory context); `info` receives what the
  * decoder noticed.
  */
 Jsonb *
 sevo_decode_to_jsonb(const SevoPlan *plan, const uint8 *buf, size_t len,
-					 codec_decode_info *info, bool noerror)
+					 const codec_header *hdr, codec_decode_info *info,
+					 bool noerror)
 {
 	SevoJsonbBuilder b;
 	codec_visitor v;
 	codec_error err;
 
 	sevo_builder_init(&b, &v);
-	if (codec_decode(plan->writer, plan->proj, plan->mode, buf, len, &v,
-					 info, &err) != CODEC_OK)
+	b.root_order = plan->key_order;
+	b.root_nkeys = plan->nkeys;
+	if (codec_decode_hdr(plan->writer, plan->proj, plan->mode, buf, len, hdr,
+						 &v, info, &err) != CODEC_OK)
 	{
 		sevo_count(SEVO_STAT_MALFORMED);
 		if (noerror)
 			return NULL;
 		sevo_report_codec_error(ERROR, &err, "message");
 	}
-	return JsonbValueToJsonb(b.result);
+	return sevo_builder_finish(&b);
 }
 
 /* One decoded value (scalar, array or record) as a jsonb document. */
@@ -266,7 +546,7 @@ sevo_value_to_jsonb(const codec_value *value)
 		sevo_count(SEVO_STAT_MALFORMED);
 		sevo_report_codec_error(ERROR, &err, "message");
 	}
-	return JsonbValueToJsonb(b.result);
+	return sevo_builder_finish(&b);
 }
 
 /* A field's default (or null) as a jsonb document. */
@@ -280,5 +560,5 @@ sevo_default_to_jsonb(const codec_field *field)
 	sevo_builder_init(&b, &v);
 	if (codec_visit_default(field, &v, &err) != CODEC_OK)
 		sevo_report_codec_error(ERROR, &err, "default");
-	return JsonbValueToJsonb(b.result);
+	return sevo_builder_finish(&b);
 }

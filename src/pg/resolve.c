@@ -86,6 +86,36 @@ sevo_deprecates_reader_field(const codec_schema *reader, const codec_schema *new
 	return false;
 }
 
+/*
+ * The jsonb key order of the root fields decode_message emits along a plan:
+ * the projection's reader fields, or the writer's non-deprecated ones.
+ */
+static void
+sevo_plan_key_order(SevoPlan *plan, const codec_schema *writer,
+					const codec_projection *proj)
+{
+	const codec_field **fields;
+	uint32		n = 0;
+	uint32		i;
+
+	if (proj != NULL)
+	{
+		fields = palloc(Max(proj->nout, 1) * sizeof(codec_field *));
+		for (i = 0; i < proj->nout; i++)
+			fields[n++] = proj->out_fields[i];
+	}
+	else
+	{
+		fields = palloc(Max(writer->root.nfields, 1) * sizeof(codec_field *));
+		for (i = 0; i < writer->root.nfields; i++)
+			if (!writer->root.fields[i].deprecated)
+				fields[n++] = &writer->root.fields[i];
+	}
+	plan->key_order = sevo_jsonb_key_order(fields, n);
+	plan->nkeys = n;
+	pfree(fields);
+}
+
 /* Builds the plan for reading `version` messages for `reader`. */
 static SevoPlan *
 sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
@@ -142,6 +172,7 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
 	}
 
 	plan = sevo_cache_alloc(sizeof(SevoPlan));
+	sevo_plan_key_order(plan, writer, proj);
 	plan->version = version;
 	plan->dcase = dcase;
 	plan->writer = writer;

@@ -56,6 +56,9 @@ typedef struct SevoPlan
 	int			mode;			/* CODEC_DECODE_EXACT or _PREFIX */
 	const codec_projection *proj;	/* NULL when identity */
 	uint32		nmissing;		/* reader fields the message lacks */
+	/* jsonb position of each decoded root field (jsonb_visitor.c) */
+	const uint32 *key_order;
+	uint32		nkeys;
 	struct SevoPlan *next;
 } SevoPlan;
 
@@ -93,10 +96,12 @@ extern void sevo_report_codec_error(int elevel, const codec_error *err,
 /* ---- jsonb building and reading (jsonb_visitor.c, jsonb_source.c) ---- */
 
 extern Jsonb *sevo_decode_to_jsonb(const SevoPlan *plan, const uint8 *buf,
-								   size_t len, codec_decode_info *info,
-								   bool noerror);
+								   size_t len, const codec_header *hdr,
+								   codec_decode_info *info, bool noerror);
 extern Jsonb *sevo_value_to_jsonb(const codec_value *value);
 extern Jsonb *sevo_default_to_jsonb(const codec_field *field);
+extern uint32 *sevo_jsonb_key_order(const codec_field *const *fields,
+									uint32 n);
 extern void sevo_jsonb_source(codec_source *src);
 
 /* ---- decode counters (stats.c) ---- */

@@ -50,7 +50,7 @@ log_min_messages = warning
 sub make_node
 {
 	my ($i, %opts) = @_;
-	my $node = PostgreSQL::Test::Cluster->new("n$i");
+	my $node = PostgreSQL::Test::Cluster->new(($opts{prefix} // '') . "n$i");
 	$node->init(%{ $opts{init} // {} });
 	configure_node($node, $i, %opts);
 	$node->start;
@@ -93,7 +93,9 @@ sub init_members
 # make_cluster($n, %opts): $n started nodes named n1..n$n, each with
 # schemaevo preloaded, fsync on, the extension created, the peer role able
 # to log in, and init_cluster run identically on every node.  Options:
-# request_timeout (default 20s), conf (extra postgresql.conf lines).
+# request_timeout (default 20s), conf (extra postgresql.conf lines),
+# prefix (of the PostgreSQL::Test::Cluster names, for a second cluster in
+# the same test; the schemaevo node names stay n1..n$n).
 sub make_cluster
 {
 	my ($n, %opts) = @_;

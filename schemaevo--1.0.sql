@@ -56,6 +56,13 @@ CREATE TABLE schemaevo.acceptor_state (
 );
 INSERT INTO schemaevo.acceptor_state DEFAULT VALUES;
 
+CREATE TABLE schemaevo.forwarded (
+    request_id  text PRIMARY KEY,
+    command     jsonb NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE schemaevo.forwarded IS 'commands other nodes forwarded to this node while it leads, until its worker takes them';
+
 CREATE TABLE schemaevo.acceptor_slots (
     slot     bigint PRIMARY KEY,
     ballot   bigint NOT NULL,
@@ -93,7 +100,7 @@ CREATE TABLE schemaevo.promotions (
     from_schema_id text,
     to_schema_id   text NOT NULL,
     promoted_at    timestamptz NOT NULL,
-    proposed_by    text NOT NULL,
+    proposed_by    text NOT NULL,          -- the node the promotion was submitted on
     PRIMARY KEY (slot, seq, tenant_id)
 );
 
@@ -200,6 +207,9 @@ CREATE FUNCTION schemaevo.paxos_learn(digest text, slot bigint, value jsonb) RET
 CREATE FUNCTION schemaevo.paxos_fetch(digest text, from_slot bigint, max_entries int) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'paxos_sql_fetch'
     LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION schemaevo.paxos_forward(digest text, commands jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'paxos_sql_forward'
+    LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION schemaevo.paxos_status(digest text) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'paxos_sql_status'
     LANGUAGE C STRICT VOLATILE;
@@ -278,11 +288,12 @@ ALTER FUNCTION schemaevo.paxos_prepare(text, bigint, bigint) SECURITY DEFINER;
 ALTER FUNCTION schemaevo.paxos_accept(text, bigint, bigint, jsonb) SECURITY DEFINER;
 ALTER FUNCTION schemaevo.paxos_learn(text, bigint, jsonb) SECURITY DEFINER;
 ALTER FUNCTION schemaevo.paxos_fetch(text, bigint, int) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_forward(text, jsonb) SECURITY DEFINER;
 ALTER FUNCTION schemaevo.paxos_status(text) SECURITY DEFINER;
 GRANT EXECUTE ON FUNCTION
     schemaevo.paxos_prepare(text, bigint, bigint), schemaevo.paxos_accept(text, bigint, bigint, jsonb),
     schemaevo.paxos_learn(text, bigint, jsonb), schemaevo.paxos_fetch(text, bigint, int),
-    schemaevo.paxos_status(text)
+    schemaevo.paxos_forward(text, jsonb), schemaevo.paxos_status(text)
     TO schemaevo_peer;
 
 -- init_cluster and reset_decode_stats stay with the extension's owner.

@@ -95,6 +95,11 @@ CREATE TABLE ev_bin AS SELECT payload FROM ev_src ORDER BY id;
 CREATE TABLE ev_jsonb AS SELECT doc FROM ev_src ORDER BY id;
 CREATE TABLE ev_text AS SELECT doc::text AS txt FROM ev_src ORDER BY id;
 
+-- Single: the shape of ev_mixed (a tenant column, then the payload) with
+-- one tenant and one version, the baseline of the mixed measurements.
+CREATE TABLE ev_single AS
+SELECT 'acme'::text AS tenant, payload FROM ev_src ORDER BY id;
+
 -- Mixed: every row another of :tenants tenants, versions 1, 2, 3 in turn
 -- (decorrelated from the tenant), all read as v2.
 CREATE TABLE ev_mixed AS
@@ -115,7 +120,7 @@ SELECT count(*) AS mismatches
   SELECT 1/0;
 \endif
 
-VACUUM (FREEZE, ANALYZE) ev_native, ev_bin, ev_jsonb, ev_text, ev_mixed;
+VACUUM (FREEZE, ANALYZE) ev_native, ev_bin, ev_jsonb, ev_text, ev_single, ev_mixed;
 SELECT relname, pg_size_pretty(pg_relation_size(oid)) AS size
-  FROM pg_class WHERE relname IN ('ev_native', 'ev_bin', 'ev_jsonb', 'ev_text', 'ev_mixed')
+  FROM pg_class WHERE relname IN ('ev_native', 'ev_bin', 'ev_jsonb', 'ev_text', 'ev_single', 'ev_mixed')
  ORDER BY relname;

@@ -42,6 +42,7 @@ PG_FUNCTION_INFO_V1(paxos_sql_accept);
 PG_FUNCTION_INFO_V1(paxos_sql_learn);
 PG_FUNCTION_INFO_V1(paxos_sql_fetch);
 PG_FUNCTION_INFO_V1(paxos_sql_status);
+PG_FUNCTION_INFO_V1(paxos_sql_forward);
 
 static Jsonb *
 paxos_query_jsonb(const char *sql, int nargs, Oid *types, Datum *values,
@@ -233,7 +234,7 @@ paxos_sql_learn(PG_FUNCTION_ARGS)
 {
 	paxos_peer_call_begin(fcinfo, false);
 	paxos_log_insert(PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2));
-	paxos_wake_worker();
+	paxos_wake_worker_at_commit();
 	return paxos_peer_call_end(paxos_acceptor_status());
 }
 
@@ -251,5 +252,31 @@ Datum
 paxos_sql_status(PG_FUNCTION_ARGS)
 {
 	paxos_peer_call_begin(fcinfo, false);
+	return paxos_peer_call_end(paxos_acceptor_status());
+}
+
+/*
+ * SQL: paxos_forward(digest text, commands jsonb) → jsonb
+ * A follower hands this node, which it believes leads, commands to propose.
+ * They wait in schemaevo.forwarded until the worker takes them; the
+ * follower learns their outcome from the log like any other entry, and
+ * proposes them itself if they are not chosen in time (request ids make
+ * that safe).
+ */
+Datum
+paxos_sql_forward(PG_FUNCTION_ARGS)
+{
+	Oid			types[1] = {JSONBOID};
+	Datum		values[1];
+
+	paxos_peer_call_begin(fcinfo, false);
+	values[0] = JsonbPGetDatum(PG_GETARG_JSONB_P(1));
+	if (SPI_execute_with_args("INSERT INTO schemaevo.forwarded (request_id, command) "
+							  "SELECT c->>'request_id', c FROM jsonb_array_elements($1) c "
+							  " WHERE c->>'request_id' IS NOT NULL "
+							  "ON CONFLICT (request_id) DO NOTHING",
+							  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "schemaevo: could not queue forwarded commands");
+	paxos_wake_worker_at_commit();
 	return paxos_peer_call_end(paxos_acceptor_status());
 }

@@ -152,6 +152,7 @@ paxos_unpin_search_path(int nest)
 
 /* ---- shared memory (shmem.c) ---- */
 extern void paxos_wake_worker(void);
+extern void paxos_wake_worker_at_commit(void);
 
 /* ---- the acceptor (acceptor.c); caller in a transaction, on SPI ---- */
 extern Jsonb *paxos_acceptor_prepare(int64 ballot, int64 from_slot);

@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -100,4 +101,33 @@ paxos_wake_worker(void)
 	LWLockRelease(paxos_shared->lock);
 	if (latch)
 		SetLatch(latch);
+}
+
+static bool paxos_wake_at_commit = false;
+static bool paxos_wake_callback_registered = false;
+
+static void
+paxos_wake_xact_callback(XactEvent event, void *arg)
+{
+	if (!paxos_wake_at_commit)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+		paxos_wake_worker();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		paxos_wake_at_commit = false;
+}
+
+/*
+ * Wakes the worker once the current transaction commits, so that it finds
+ * what this transaction wrote (a learned entry, forwarded commands).
+ */
+void
+paxos_wake_worker_at_commit(void)
+{
+	if (!paxos_wake_callback_registered)
+	{
+		RegisterXactCallback(paxos_wake_xact_callback, NULL);
+		paxos_wake_callback_registered = true;
+	}
+	paxos_wake_at_commit = true;
 }

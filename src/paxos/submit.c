@@ -29,6 +29,8 @@
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -61,6 +63,25 @@ static Jsonb *
 paxos_jsonb(const char *text)
 {
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+}
+
+/*
+ * This node's name as the cluster knows it (init_cluster's self), else
+ * schemaevo.node_name: recorded as the origin of the commands it submits,
+ * whichever node ends up proposing them.
+ */
+static char *
+paxos_self_name(void)
+{
+	char	   *name = NULL;
+
+	SPI_connect();
+	if (SPI_execute("SELECT node_name FROM schemaevo.cluster_self", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	name = name ? MemoryContextStrdup(TopTransactionContext, name) : NULL;
+	SPI_finish();
+	return name ? name : (sevo_node_name ? sevo_node_name : "local");
 }
 
 /* True when commands are chosen inline, inside the caller's transaction. */
@@ -286,7 +307,10 @@ paxos_submit(Jsonb *command)
 				 errhint("Register and promote schemas on a primary; standbys decode with what it applied.")));
 
 	initStringInfo(&idobj);
-	appendStringInfo(&idobj, "{\"request_id\": \"%s\"}", paxos_new_request_id());
+	appendStringInfo(&idobj, "{\"request_id\": \"%s\", \"origin\": ",
+					 paxos_new_request_id());
+	escape_json(&idobj, paxos_self_name());
+	appendStringInfoChar(&idobj, '}');
 	cmd = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
 											 JsonbPGetDatum(command),
 											 JsonbPGetDatum(paxos_jsonb(idobj.data))));

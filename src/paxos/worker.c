@@ -42,6 +42,7 @@
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -68,9 +69,11 @@ extern char *sevo_node_name;
 
 typedef struct PendingRequest
 {
-	int			qslot;			/* index in paxos_shared->requests */
+	int			qslot;			/* index in paxos_shared->requests; -1 for
+								 * a command another node forwarded */
 	char	   *command;		/* jsonb text */
 	bool		done;
+	TimestampTz forwarded_at;	/* when we handed it to the leader, or 0 */
 } PendingRequest;
 
 typedef enum Phase2Result
@@ -377,6 +380,7 @@ pw_take_requests(void)
 			p->qslot = taken[i];
 			p->command = pstrdup(dsm_segment_address(seg));
 			p->done = false;
+			p->forwarded_at = 0;
 			pw_pending = lappend(pw_pending, p);
 			MemoryContextSwitchTo(old);
 		}
@@ -397,7 +401,7 @@ pw_complete_requests(void)
 	foreach(lc, pw_pending)
 	{
 		PendingRequest *p = lfirst(lc);
-		PaxosRequest *r = &paxos_shared->requests[p->qslot];
+		PaxosRequest *r;
 		char	   *outcome;
 
 		if (SPI_execute_with_args("SELECT outcome::text, slot FROM schemaevo.requests "
@@ -408,6 +412,10 @@ pw_complete_requests(void)
 			elog(ERROR, "schemaevo: could not read requests");
 		if (SPI_processed != 1)
 			continue;
+		p->done = true;
+		if (p->qslot < 0)
+			continue;			/* forwarded: its backend waits on another node */
+		r = &paxos_shared->requests[p->qslot];
 		outcome = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
 		if (r->state == PRQ_TAKEN)
@@ -421,7 +429,6 @@ pw_complete_requests(void)
 			r->state = PRQ_FREE;
 		LWLockRelease(paxos_shared->lock);
 		ConditionVariableBroadcast(&r->cv);
-		p->done = true;
 	}
 	pw_commit();
 
@@ -447,9 +454,12 @@ pw_drop_abandoned(void)
 	foreach(lc, pw_pending)
 	{
 		PendingRequest *p = lfirst(lc);
-		PaxosRequest *r = &paxos_shared->requests[p->qslot];
+		PaxosRequest *r;
 		bool		gone;
 
+		if (p->qslot < 0)
+			continue;
+		r = &paxos_shared->requests[p->qslot];
 		LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
 		gone = r->state == PRQ_ABANDONED;
 		if (gone)
@@ -899,6 +909,111 @@ pw_phase1(void)
 	return true;
 }
 
+/* ---- forwarding to the leader ---- */
+
+/* Takes the commands other nodes forwarded to us into the pending list. */
+static void
+pw_take_forwarded(void)
+{
+	uint64		i;
+
+	pw_begin();
+	if (SPI_execute("DELETE FROM schemaevo.forwarded RETURNING command::text",
+					false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "schemaevo: could not read forwarded commands");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(pw_cxt);
+		PendingRequest *p = palloc(sizeof(PendingRequest));
+
+		p->qslot = -1;
+		p->command = pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
+										  SPI_tuptable->tupdesc, 1));
+		p->done = false;
+		p->forwarded_at = 0;
+		pw_pending = lappend(pw_pending, p);
+		MemoryContextSwitchTo(old);
+	}
+	pw_commit();
+}
+
+/*
+ * The peer that owns the highest ballot seen, when that is not us and it
+ * answered our last status round: the leader to forward to.
+ */
+static PaxosPeer *
+pw_leader_peer(void)
+{
+	int			owner = PAXOS_BALLOT_NODE(pw_max_promise);
+	int			i;
+
+	if (pw_leader || owner == 0 || owner == pw_m.members[pw_m.self].index)
+		return NULL;
+	for (i = 0; i < pw_npeers; i++)
+		if (pw_peers[i].member->index == owner)
+			return paxos_shared->nodes[pw_node_slot(pw_peers[i].member->name)].reachable
+				? &pw_peers[i] : NULL;
+	return NULL;
+}
+
+/*
+ * Hands our own pending requests to the leader instead of duelling with it.
+ * Returns true while every pending request is in the leader's hands and not
+ * overdue: we then wait to learn their slots.  A request the leader has not
+ * had chosen within three peer timeouts is proposed by us (the leader may
+ * have died); its request id makes a double proposal harmless.
+ */
+static bool
+pw_forward(void)
+{
+	PaxosPeer  *leader = pw_leader_peer();
+	TimestampTz now = GetCurrentTimestamp();
+	StringInfoData buf;
+	ListCell   *lc;
+	int			n = 0;
+
+	if (leader == NULL)
+		return false;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	foreach(lc, pw_pending)
+	{
+		PendingRequest *p = lfirst(lc);
+
+		if (p->qslot < 0 || p->forwarded_at != 0)
+			continue;
+		if (n++ > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, p->command);
+	}
+	appendStringInfoChar(&buf, ']');
+	if (n > 0)
+	{
+		const char *params[2] = {pw_m.digest, buf.data};
+
+		paxos_round_begin(leader, 1, "SELECT schemaevo.paxos_forward($1, $2::jsonb)",
+						  2, params);
+		if (paxos_round_wait(leader, 1, 1, paxos_peer_timeout) != 1)
+			return false;
+		foreach(lc, pw_pending)
+		{
+			PendingRequest *p = lfirst(lc);
+
+			if (p->qslot >= 0 && p->forwarded_at == 0)
+				p->forwarded_at = now;
+		}
+	}
+	foreach(lc, pw_pending)
+	{
+		PendingRequest *p = lfirst(lc);
+
+		if (p->qslot < 0 || p->forwarded_at == 0 ||
+			TimestampDifferenceExceeds(p->forwarded_at, now, 3 * paxos_peer_timeout))
+			return false;
+	}
+	return true;
+}
+
 /* Proposes the pending requests (or, with `repair`, an empty batch). */
 static void
 pw_propose(bool repair)
@@ -958,6 +1073,31 @@ pw_needs_repair(void)
 }
 
 /* ---- main loop ---- */
+
+/*
+ * How long the pending requests let us sleep: until the backoff ends, or,
+ * when all of them wait on the leader, until the first is overdue (a learn
+ * from the leader wakes us sooner).
+ */
+static long
+pw_pending_wait(TimestampTz now)
+{
+	TimestampTz until = 0;
+	ListCell   *lc;
+
+	foreach(lc, pw_pending)
+	{
+		PendingRequest *p = lfirst(lc);
+		TimestampTz t;
+
+		if (p->qslot < 0 || p->forwarded_at == 0)
+			return TimestampDifferenceMilliseconds(now, pw_backoff_until);
+		t = TimestampTzPlusMilliseconds(p->forwarded_at, 3 * paxos_peer_timeout);
+		if (until == 0 || t < until)
+			until = t;
+	}
+	return TimestampDifferenceMilliseconds(now, until);
+}
 
 static void
 pw_on_exit(int code, Datum arg)
@@ -1022,13 +1162,21 @@ pw_step(void)
 			pw_propose(true);
 	}
 
-	/* propose until the queue is empty or we must back off */
+	if (paxos_shared->voting)
+		pw_take_forwarded();
+
+	/*
+	 * Propose until the queue is empty or we must back off; while another
+	 * node leads, hand it our requests instead.
+	 */
 	while (paxos_shared->voting && pw_pending != NIL &&
 		   GetCurrentTimestamp() >= pw_backoff_until)
 	{
 		int64		before = pw_applied;
 
 		pw_take_requests();
+		if (pw_forward())
+			break;
 		pw_propose(false);
 		pw_complete_requests();
 		pw_drop_abandoned();
@@ -1102,7 +1250,7 @@ paxos_worker_main(Datum arg)
 			? TimestampDifferenceMilliseconds(now, pw_next_status)
 			: Min(paxos_catchup_interval, 200);
 		if (pw_pending != NIL)
-			timeout = Min(timeout, TimestampDifferenceMilliseconds(now, pw_backoff_until));
+			timeout = Min(timeout, pw_pending_wait(now));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(timeout, 1), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -24,6 +24,29 @@ PG_FUNCTION_INFO_V1(sevo_decode_with_schema);
 PG_FUNCTION_INFO_V1(sevo_decode_field);
 PG_FUNCTION_INFO_V1(sevo_message_version);
 
+/*
+ * memcmp(a, b, len) == 0 for the short tenant ids and field names compared
+ * once per row, without a library call.
+ */
+static inline bool
+sevo_bytes_equal(const char *a, const char *b, int len)
+{
+	int			i;
+
+	if (len > 32)
+		return memcmp(a, b, len) == 0;
+	for (i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* The tenant last resolved through the cache, by any call site. */
+static uint64 sevo_last_generation = 0;
+static char sevo_last_tenant[128];
+static int	sevo_last_tenantlen = -1;
+static SevoSchema *sevo_last_reader = NULL;
+
 /* The per-call-site memo kept in fn_extra. */
 static SevoCallMemo *
 sevo_memo(FunctionCallInfo fcinfo)
@@ -65,10 +88,28 @@ sevo_reader_for_tenant(FunctionCallInfo fcinfo, int argno, bool missing_ok)
 	sevo_cache_check();
 	memo = sevo_memo(fcinfo);
 	if (memo->reader && memo->tenantlen == len &&
-		memcmp(memo->tenant, t, len) == 0)
+		sevo_bytes_equal(memo->tenant, t, len))
 		return memo->reader;
 
-	reader = sevo_tenant_schema(t, len, missing_ok);
+	/*
+	 * The last tenant any call site resolved: several decode_field_* calls
+	 * on one row ask for the same tenant one after another.
+	 */
+	if (sevo_last_generation == sevo_cache_generation &&
+		sevo_last_reader != NULL && sevo_last_tenantlen == len &&
+		sevo_bytes_equal(sevo_last_tenant, t, len))
+		reader = sevo_last_reader;
+	else
+	{
+		reader = sevo_tenant_schema(t, len, missing_ok);
+		if (reader && len <= (int) sizeof(sevo_last_tenant))
+		{
+			memcpy(sevo_last_tenant, t, len);
+			sevo_last_tenantlen = len;
+			sevo_last_reader = reader;
+			sevo_last_generation = sevo_cache_generation;
+		}
+	}
 	if (reader && len <= (int) sizeof(memo->tenant))
 	{
 		memcpy(memo->tenant, t, len);
@@ -128,12 +169,15 @@ sevo_plan_for(FunctionCallInfo fcinfo, SevoSchema *reader, bytea *payload,
 			  codec_header *hdr, const char *tenant, int tenantlen,
 			  bool noerror)
 {
-	SevoCallMemo *memo = sevo_memo(fcinfo);
+	SevoCallMemo *memo = fcinfo->flinfo->fn_extra;
 	const uint8 *buf = (const uint8 *) VARDATA_ANY(payload);
 	size_t		len = VARSIZE_ANY_EXHDR(payload);
 	const SevoPlan *plan;
 	SevoPlanMemo *pm;
 	int			i;
+
+	if (unlikely(memo == NULL || memo->generation != sevo_cache_generation))
+		memo = sevo_memo(fcinfo);
 
 	if (len >= CODEC_HEADER_SIZE && len <= CODEC_MAX_MESSAGE_SIZE)
 	{
@@ -287,7 +331,7 @@ sevo_locate_field(FunctionCallInfo fcinfo, codec_value *value,
 
 	/* the field in the reader: looked up again when the name or reader changes */
 	if (memo->field_reader != reader || memo->fieldlen != flen ||
-		memcmp(memo->field, fname, flen) != 0)
+		!sevo_bytes_equal(memo->field, fname, flen))
 	{
 		const codec_field *rf = codec_schema_field(reader->codec, fname, flen);
 

@@ -71,8 +71,16 @@ struct SevoSchema
 };
 
 /* Call at the top of every SQL entry point: drops a stale cache. */
-extern void sevo_cache_check(void);
+extern bool sevo_cache_ready;	/* valid and initialised */
+extern void sevo_cache_check_slow(void);
 extern uint64 sevo_cache_generation;
+
+static inline void
+sevo_cache_check(void)
+{
+	if (unlikely(!sevo_cache_ready))
+		sevo_cache_check_slow();
+}
 
 extern SevoSchema *sevo_schema_by_id(const char *schema_id, bool missing_ok);
 extern SevoSchema *sevo_schema_by_version(const char *name, uint32 version);

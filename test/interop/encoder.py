@@ -34,6 +34,13 @@ MAGIC = 0xE5
 MAX_ARRAY = 67108864
 MAX_MESSAGE = 268435456
 MAX_DEPTH = 16
+MAX_NAME = 63
+MAX_FIELDS = 1024
+MAX_ENUM = 65535
+SCHEMA_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+FIELD_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ROOT_KEYS = ("name", "version", "fields", "doc")
+FIELD_KEYS = ("name", "type", "nullable", "default", "deprecated", "doc")
 
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
@@ -44,6 +51,10 @@ class EncodeError(Exception):
     pass
 
 
+class SchemaError(EncodeError):
+    """The schema definition itself is refused (section 2.1)."""
+
+
 class DecodeError(Exception):
     pass
 
@@ -52,8 +63,19 @@ class DecodeError(Exception):
 # JSON helpers: numbers are kept as exact Decimal values (the spec converts
 # "the number's text exactly").
 
+def _no_duplicates(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            raise EncodeError("duplicate object key %r" % k)
+        obj[k] = v
+    return obj
+
+
 def json_loads(text):
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    """Duplicate keys are refused (section 14: so does schemaevo-codec)."""
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal,
+                      object_pairs_hook=_no_duplicates)
 
 
 def json_dumps(v, fixed=False):
@@ -153,7 +175,7 @@ class Record:
         names = set()
         for i, f in enumerate(fields):
             if f.name in names:
-                raise EncodeError("duplicate field name %r" % f.name)
+                raise SchemaError("duplicate field name %r" % f.name)
             names.add(f.name)
             f.ordinal = i
             if f.type.fixed:
@@ -165,7 +187,7 @@ class Record:
         self.fixed_length = offset
         self.field_count = len(fields)
         if self.field_count > 0xFFFF:
-            raise EncodeError("too many fields")
+            raise SchemaError("too many fields")
         self.bitmap_length = (self.field_count + 7) // 8
         self.by_name = {f.name: f for f in fields}
 
@@ -179,104 +201,162 @@ class Schema:
 
 
 def parse_type(t, depth=0):
-    if depth > MAX_DEPTH:
-        raise EncodeError("types nest deeper than %d levels" % MAX_DEPTH)
+    """Section 2.1.  depth: the number of array/record constructors around
+    t, counted from the top-level field (the root record is not counted)."""
     if isinstance(t, str):
         if t in FIXED_PRIMITIVES:
             return Type(t, FIXED_PRIMITIVES[t])
         if t in ("string", "bytes"):
             return Type(t, None)
-        m = re.fullmatch(r"fixed\(\s*(\d+)\s*\)", t)
+        # only U+0020 spaces, 1 to 7 ASCII digits per argument
+        m = re.fullmatch(r"fixed\( *([0-9]{1,7}) *\)", t)
         if m:
             n = int(m.group(1))
             if not 1 <= n <= 65536:
-                raise EncodeError("fixed(N) needs 1 <= N <= 65536")
+                raise SchemaError("fixed size %d is not between 1 and 65536"
+                                  % n)
             return Type("fixed", n, n=n)
-        m = re.fullmatch(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)", t)
+        m = re.fullmatch(r"decimal\( *([0-9]{1,7}) *, *([0-9]{1,7}) *\)", t)
         if m:
             p, s = int(m.group(1)), int(m.group(2))
             if not (1 <= p <= 18 and 0 <= s <= p):
-                raise EncodeError("decimal(p,s) needs 1<=p<=18, 0<=s<=p")
+                raise SchemaError("decimal(p,s) needs 1<=p<=18, 0<=s<=p")
             return Type("decimal", 8, p=p, s=s)
-        raise EncodeError("unknown type %r" % t)
+        raise SchemaError("unknown type %r" % t)
     if isinstance(t, dict) and len(t) == 1:
         (k, v), = t.items()
         if k == "enum":
             if (not isinstance(v, list) or not v
-                    or not all(isinstance(x, str) for x in v)
-                    or len(v) > 0x10000):
-                raise EncodeError("bad enum")
+                    or not all(isinstance(x, str) and x for x in v)):
+                raise SchemaError('"enum" must be a non-empty array of '
+                                  'non-empty strings')
+            if len(v) > MAX_ENUM:
+                raise SchemaError("enum has %d symbols (max %d)"
+                                  % (len(v), MAX_ENUM))
             if len(set(v)) != len(v):
-                # not stated by the doc; schemaevo-codec refuses it
-                raise EncodeError("enum symbol repeated")
+                raise SchemaError("enum symbol repeated")
             return Type("enum", 2, symbols=list(v))
+        if k in ("array", "record") and depth + 1 > MAX_DEPTH:
+            raise SchemaError("types nest deeper than %d levels" % MAX_DEPTH)
         if k == "array":
             return Type("array", None, elem=parse_type(v, depth + 1))
         if k == "record":
             return Type("record", None, record=parse_fields(v, depth + 1))
-    raise EncodeError("unknown type %r" % (t,))
+    raise SchemaError("unknown type %r" % (t,))
 
 
 def parse_flag(fd, key):
     v = fd.get(key, False)
     if v is not True and v is not False:
-        raise EncodeError("%r of field %r must be a boolean"
+        raise SchemaError("%r of field %r must be a boolean"
                           % (key, fd.get("name")))
     return v
 
 
+def check_name(name, regex, what):
+    if (not isinstance(name, str) or not regex.fullmatch(name)
+            or not name.isascii()):
+        raise SchemaError("invalid %s name %r" % (what, name))
+    if len(name.encode("utf-8")) > MAX_NAME:
+        raise SchemaError("%s name exceeds %d bytes" % (what, MAX_NAME))
+
+
+def check_doc(obj):
+    if "doc" in obj and not isinstance(obj["doc"], str):
+        raise SchemaError('"doc" must be a string')
+
+
 def parse_fields(lst, depth=0):
     if not isinstance(lst, list):
-        raise EncodeError("fields must be a list")
+        raise SchemaError("fields must be an array")
     if not lst:
-        # Not stated by docs/wire-format.md; schemaevo-codec refuses it
-        # ("a record needs at least one field").
-        raise EncodeError("a record needs at least one field")
+        raise SchemaError("a record needs at least one field")
+    if len(lst) > MAX_FIELDS:
+        raise SchemaError("record has %d fields (max %d)"
+                          % (len(lst), MAX_FIELDS))
     fields = []
     for fd in lst:
-        if not isinstance(fd, dict) or not isinstance(fd.get("name"), str):
-            raise EncodeError("bad field definition %r" % (fd,))
-        f = Field(fd["name"], parse_type(fd.get("type"), depth),
+        if not isinstance(fd, dict):
+            raise SchemaError("field must be an object: %r" % (fd,))
+        check_name(fd.get("name"), FIELD_NAME_RE, "field")
+        for key in fd:
+            if key not in FIELD_KEYS:
+                raise SchemaError("unknown key %r in field %r"
+                                  % (key, fd["name"]))
+        check_doc(fd)
+        if "type" not in fd:
+            raise SchemaError('field %r has no "type"' % fd["name"])
+        f = Field(fd["name"], parse_type(fd["type"], depth),
                   parse_flag(fd, "nullable"), parse_flag(fd, "deprecated"),
                   "default" in fd and fd["default"] is not None,
                   fd.get("default"))
         if "default" in fd and fd["default"] is None and not (
                 f.nullable or f.deprecated):
-            raise EncodeError("invalid default: null for a non-nullable "
+            raise SchemaError("invalid default: null for a non-nullable "
                               "field %r" % f.name)
         if f.has_default:
-            # a default must be a valid value of the field's type
-            canon_value(f.type, f.default)
+            # a default must be a value the encoder accepts for the type
+            # (nested defaults and nullability apply inside it)
+            try:
+                canon_value(f.type, f.default)
+            except SchemaError:
+                raise
+            except EncodeError as e:
+                raise SchemaError("invalid default of %r: %s" % (f.name, e))
         fields.append(f)
     return Record(fields)
 
 
+def check_no_nul(v):
+    """U+0000 is refused anywhere in a definition (section 2.1)."""
+    if isinstance(v, str):
+        if "\x00" in v:
+            raise SchemaError("definition contains U+0000")
+    elif isinstance(v, list):
+        for x in v:
+            check_no_nul(x)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            check_no_nul(k)
+            check_no_nul(x)
+
+
 def parse_schema(defn, version=None):
+    """version: for the worked examples, which are registered as NAME@1
+    although their definitions state no version."""
+    if not isinstance(defn, dict):
+        raise SchemaError("definition must be a JSON object")
+    check_no_nul(defn)
+    for key in defn:
+        if key not in ROOT_KEYS:
+            raise SchemaError("unknown key %r" % key)
     name = defn.get("name")
-    if not isinstance(name, str) or not name:
-        raise EncodeError("schema needs a name")
-    if version is None:
-        version = defn.get("version")
-    elif isinstance(version, int):
-        version = Decimal(version)
-    if version is None:
-        # The doc: "the registry assigns it when the definition states none".
-        # Offline there is no registry; schemaevo-codec then writes
-        # schema_version 0 (observed, not documented), and so do we.
+    check_name(name, SCHEMA_NAME_RE, "schema")
+    check_doc(defn)
+    if version is None and "version" in defn:
+        version = defn["version"]
+        # an integer literal (no fraction, no exponent) 1 .. 2^31-1
+        if (isinstance(version, bool) or not isinstance(version, Decimal)
+                or version.as_tuple().exponent != 0
+                or not 1 <= version <= I32_MAX):
+            raise SchemaError('"version" must be an integer between 1 and %d'
+                              % I32_MAX)
+    elif version is None:
+        # No registry offline: schema_version 0 (section 2.1).
         version = 0
-    elif (isinstance(version, bool) or not isinstance(version, Decimal)
-          or not decimal_is_integral(version)
-          or not 1 <= version <= I32_MAX):
-        # The doc says "a positive integer" (header field u32);
-        # schemaevo-codec accepts 1 .. 2^31-1 only (observed).
-        raise EncodeError('"version" must be an integer between 1 and %d'
-                          % I32_MAX)
-    return Schema(name, int(version), parse_fields(defn.get("fields")))
+    if "fields" not in defn:
+        raise SchemaError('definition needs "fields"')
+    return Schema(name, int(version), parse_fields(defn["fields"]))
 
 
 def load_schema(path):
     with open(path, "rb") as fh:
-        return parse_schema(json_loads(fh.read().decode("utf-8")))
+        text = fh.read().decode("utf-8")
+    try:
+        defn = json_loads(text)
+    except (EncodeError, ValueError) as e:
+        raise SchemaError("invalid JSON: %s" % e)
+    return parse_schema(defn)
 
 
 # ---------------------------------------------------------------------------
@@ -354,7 +434,7 @@ def parse_timestamp(s):
     off = 0
     if zone != "Z":
         zh, zm = int(zone[1:3]), int(zone[4:6])
-        # ASSUMPTION: offset hours 00-23 (not stated by the doc), minutes 00-59
+        # section 5: offset 00:00 to 23:59
         if zh > 23 or zm > 59:
             raise EncodeError("invalid zone in %r" % s)
         off = (zh * 3600 + zm * 60) * (1 if zone[0] == "+" else -1)
@@ -608,9 +688,12 @@ def encode_var_payload(t, v, path, depth):
         if not isinstance(v, str):
             raise EncodeError("%s: string needs a JSON string" % path)
         try:
-            return v.encode("utf-8")
+            b = v.encode("utf-8")
         except UnicodeEncodeError:
             raise EncodeError("%s: string is not valid Unicode" % path)
+        if b"\x00" in b:
+            raise EncodeError("%s: string contains U+0000" % path)
+        return b
     if k == "bytes":
         return b64_decode(v)
     if k == "array":
@@ -700,6 +783,10 @@ def encode_message(schema, doc):
 
 def canon_value(t, v):
     k = t.kind
+    if t.fixed:
+        encode_fixed(t, v, k)           # validates the value
+    elif k == "string":
+        encode_var_payload(t, v, k, 0)
     if k == "bool":
         return v
     if k in INT_RANGES:
@@ -797,9 +884,12 @@ def decode_var(t, r, start, end, depth):
     k = t.kind
     if k == "string":
         try:
-            return bytes(buf[start:end]).decode("utf-8", errors="strict")
+            text = bytes(buf[start:end]).decode("utf-8", errors="strict")
         except UnicodeDecodeError:
             raise DecodeError("at byte %d: string is not valid UTF-8" % start)
+        if "\x00" in text:
+            raise DecodeError("at byte %d: string contains U+0000" % start)
+        return text
     if k == "bytes":
         return b64_text(bytes(buf[start:end]))
     if k == "array":
@@ -1100,12 +1190,32 @@ def selftest(cases_path=None):
         with open(cases_path, "rb") as fh:
             cases = json_loads(fh.read().decode("utf-8"))
         for c in cases:
-            if c.get("reject"):
+            if "malformed" in c:
                 try:
-                    encode_message(parse_schema(c["schema"]), c["document"])
+                    decode_message(parse_schema(c["schema"]),
+                                   bytes.fromhex(c["malformed"]))
+                    check(False, "case %s: should be malformed" % c["name"])
+                except DecodeError as e:
+                    check(True, "case %s malformed: %s" % (c["name"], e))
+                except EncodeError as e:
+                    check(False, "case %s: schema refused: %s"
+                          % (c["name"], e))
+                continue
+            if c.get("reject"):
+                # "schema": the definition is refused; "value": the document
+                stage = c["reject"]
+                try:
+                    sch = parse_schema(c["schema"])
+                except SchemaError as e:
+                    check(stage == "schema", "case %s refused (schema): %s"
+                          % (c["name"], e))
+                    continue
+                try:
+                    encode_message(sch, c["document"])
                     check(False, "case %s: should be refused" % c["name"])
                 except EncodeError as e:
-                    check(True, "case %s refused: %s" % (c["name"], e))
+                    check(stage == "value", "case %s refused (value): %s"
+                          % (c["name"], e))
                 continue
             try:
                 sch = parse_schema(c["schema"])
@@ -1117,11 +1227,14 @@ def selftest(cases_path=None):
                 again = encode_message(sch, dec)
                 if carries_deprecated(sch.record, c["document"]):
                     again = msg     # section 13: not expected to round-trip
-                ok = not errs and again == msg
+                want = c.get("expect_hex")
+                ok = not errs and again == msg and want in (None, msg.hex())
                 check(ok, "case %s round trip (%d bytes)%s"
                       % (c["name"], len(msg), "" if ok else " " + "; ".join(
                           errs) + (" re-encode differs" if again != msg
-                                   else "")))
+                                   else "") + (" bytes differ from expect_hex"
+                                               if want not in (None, msg.hex())
+                                               else "")))
             except (EncodeError, DecodeError) as e:
                 check(False, "case %s: %s" % (c["name"], e))
     print("selftest: %d failed" % fails)
@@ -1166,8 +1279,14 @@ def main(argv):
             return 1 if errs else 0
         if cmd == "selftest" and len(argv) in (2, 3):
             return selftest(argv[2] if len(argv) == 3 else None)
+    except SchemaError as e:
+        sys.stderr.write("encoder.py: schema error: %s\n" % e)
+        return 1
     except (EncodeError, DecodeError) as e:
         sys.stderr.write("encoder.py: %s\n" % e)
+        return 1
+    except ValueError as e:                 # JSON syntax, UTF-8
+        sys.stderr.write("encoder.py: invalid input: %s\n" % e)
         return 1
     sys.stderr.write(__doc__)
     return 2

@@ -258,10 +258,13 @@ SELECT slot, tenant_id, coalesce(from_schema_id, '-'), to_schema_id, proposed_by
   FROM schemaevo.promotion_history});
 }
 
-# crash_node($node): SIGKILL to the postmaster, as a power loss would do to
-# the postmaster, then waits until every process it had started is gone
-# (they exit when they notice the postmaster's death), so that the node can
-# be started again on the same shared memory key.
+# crash_node($node): SIGKILL to the postmaster, then waits until every
+# process it had started is gone (they exit when they notice the
+# postmaster's death), so that the node can be started again on the same
+# shared memory key.  The dead postmaster is reparented to init, and some
+# container inits reap late: while it is a zombie its PID still exists and
+# its lock files (postmaster.pid, the socket's .lock) would make the next
+# start refuse, so they go, as they would with a reboot.
 sub crash_node
 {
 	my ($node) = @_;
@@ -269,9 +272,27 @@ sub crash_node
 	die "node " . $node->name . " is not running" unless defined $pm;
 	my @children = children_of($pm);
 	$node->kill9;
-	wait_until('the children of ' . $node->name . ' to exit',
-		sub { return !grep { kill(0, $_) } ($pm, @children) });
+	wait_until('the processes of ' . $node->name . ' to exit',
+		sub { return !grep { process_alive($_) } ($pm, @children) });
+	if (kill(0, $pm))
+	{
+		unlink($node->data_dir . '/postmaster.pid');
+		unlink($node->host . '/.s.PGSQL.' . $node->port . '.lock')
+		  unless $PostgreSQL::Test::Utils::use_unix_sockets == 0;
+	}
 	return;
+}
+
+# Whether $pid runs: a zombie (exited, not yet reaped by whoever inherited
+# it) holds no shared memory and counts as gone.
+sub process_alive
+{
+	my ($pid) = @_;
+	return 0 unless kill(0, $pid);
+	open(my $f, '<', "/proc/$pid/stat") or return 0;
+	my $stat = <$f>;
+	close($f);
+	return !(defined $stat && $stat =~ /\)\s+Z\s/);
 }
 
 sub children_of

@@ -115,7 +115,7 @@
 
 #define IDX(a, s)	((a) * (NS + 1) + (s))	/* per node and slot */
 #define CN(p, a)	((p) * NA + (a))		/* connection p -> a */
-#define RIDX(k, s)	((k) * (NS + 1) + (s))	/* per reply and slot */
+#define PS(p, s)	((p) * (NS + 1) + (s))	/* per proposer and slot */
 
 #define RQ_NONE		0
 #define RQ_PREPARE	1
@@ -129,47 +129,56 @@
 #define P1_FAIL		5
 #define P1_CATCHUP	6
 
-/* a value: proposer, slot, attempt, batch (0) or no-op (1); 0 is "none" */
+/* a value: proposer, slot, attempt, batch (0) or gap no-op (1); 0 = none */
 #define VALUE(p, s, att, noop) \
 	(1 + ((((p) * NS + (s) - 1) * MAXR + (att) - 1) * 2 + (noop)))
 #define VNOOP(v)	(((v) - 1) % 2)
 #define VATT(v)		((((v) - 1) / 2) % MAXR)
 #define VSLOT(v)	((((v) - 1) / 2 / MAXR) % NS + 1)
 #define VPROP(v)	(((v) - 1) / 2 / MAXR / NS)
-/* bit of a value in originated[its slot] */
+/* the bit of a value in originated[its slot] */
 #define VBIT(v)		(1 << ((VPROP(v) * MAXR + VATT(v)) * 2 + VNOOP(v)))
 
 /* ---- durable state of every node ---- */
-byte promised[NA];
-byte abal[NA * (NS + 1)];
-byte aval[NA * (NS + 1)];
-byte logv[NA * (NS + 1)];
-byte applied[NA];
-bool voting[NA];
+byte promised[NA];			/* acceptor_state.promised */
+byte abal[NA * (NS + 1)];	/* acceptor_slots.ballot, 0 = no row */
+byte aval[NA * (NS + 1)];	/* acceptor_slots.value */
+byte logv[NA * (NS + 1)];	/* log.value, 0 = not chosen here */
+byte applied[NA];			/* node_state.applied_slot */
+bool voting[NA];			/* cluster_self.voting and the shared flag */
 
 /* ---- connections: the query in flight, and the one waiting for it ---- */
 byte cq_kind[NP * NA];
 byte cq_bal[NP * NA];
 byte cq_slot[NP * NA];		/* slot, or from_slot of a prepare */
 byte cq_val[NP * NA];
-bool cq_stale[NP * NA];		/* of a round that has ended */
-byte cd_kind[NP * NA];
+bool cq_stale[NP * NA];		/* of a round that has ended: reply ignored */
+byte cd_kind[NP * NA];		/* of the current round, sent when free */
 byte cd_bal[NP * NA];
 byte cd_slot[NP * NA];
 byte cd_val[NP * NA];
 
-/* ---- replies of the current round; CN(p, p) holds the local call's ---- */
-bool rp_has[NP * NA];
-bool rp_ok[NP * NA];
-byte rp_prom[NP * NA];
-byte rp_cmax[NP * NA];
-bool rp_chosen[NP * NA];
-byte rp_bal[NP * NA * (NS + 1)];
-byte rp_val[NP * NA * (NS + 1)];
+/*
+ * The replies of each proposer's current round, folded as they arrive
+ * into what pw_phase1 / pw_phase2 compute from them (the local call's
+ * reply included).
+ */
+byte r_n[NP];				/* replies with "ok": grants or acceptances */
+bool r_behind[NP];			/* an accept reply said "chosen" */
+byte r_prom[NP];			/* highest "promised" */
+byte r_cmax[NP];			/* highest "chosen_max" */
+byte r_pv[NP * (NS + 1)];	/* per slot, the highest-ballot value among */
+byte r_pb[NP * (NS + 1)];	/* the grants' "accepted", and its ballot */
+#ifdef DECIDE_FROM_PROMISES
+byte r_v1[NP * (NS + 1)];	/* per slot, the values the grants reported */
+byte r_c1[NP * (NS + 1)];	/* and how many reported each (with three */
+byte r_v2[NP * (NS + 1)];	/* replies, a third value leaves no majority) */
+byte r_c2[NP * (NS + 1)];
+#endif
 
 /* ---- observers ---- */
-byte decided[NS + 1];		/* value a proposer decided */
-byte paxchosen[NS + 1];		/* value a majority accepted in one ballot */
+byte decided[NS + 1];		/* the value a proposer decided */
+byte paxchosen[NS + 1];		/* a value a majority accepted in one ballot */
 int originated[NS + 1];		/* values proposed first-hand, per slot */
 
 #ifdef AMNESIA
@@ -181,90 +190,89 @@ byte rc_prom;
 #endif
 
 /*
- * Temporaries, used only inside d_step blocks (so never live across a
- * step) and kept out of the state vector.  Each inline has its own.
+ * Temporaries: used only inside one d_step (never live across steps) and
+ * kept out of the state vector.  Each inline has its own.
  */
 hidden byte x_t;
 hidden byte x_u;
-hidden byte x_w;
 hidden byte x_hk;
-hidden byte x_hn;
 hidden byte x_hc;
 hidden byte x_hok;
 hidden byte x_cv;			/* cmax_of, amax_of */
 hidden byte x_ov;			/* observe_choice */
 hidden byte x_oc;
 hidden byte x_fv;			/* fetch */
+hidden byte x_ct;			/* catch_up */
 hidden byte x_ev;			/* end_round */
 hidden byte x_ek;
-hidden byte x_eu;
 hidden byte x_pw;			/* acc_prepare */
 hidden byte x_bv;			/* broadcast_learn */
 hidden byte x_bk;
 hidden byte x_da;			/* deliver */
+hidden byte x_sv;			/* status */
 
-inline setmax(x, y)
+inline setmax(y_x, y_y)
 {
 	if
-	:: (y) > (x) -> x = (y)
+	:: (y_y) > (y_x) -> y_x = (y_y)
 	:: else -> skip
 	fi
 }
 
-/* the highest slot in a's log (chosen_max) */
-inline cmax_of(a, out)
+/* the highest slot in a's log ("chosen_max") */
+inline cmax_of(y_a, y_out)
 {
-	out = 0;
+	y_out = 0;
 	for (x_cv : 1 .. NS) {
 		if
-		:: logv[IDX(a, x_cv)] != 0 -> out = x_cv
+		:: logv[IDX(y_a, x_cv)] != 0 -> y_out = x_cv
 		:: else -> skip
 		fi
 	};
 	skip
 }
 
-/* the highest slot in a's acceptor_slots (accepted_max) */
-inline amax_of(a, out)
+/* the highest slot in a's acceptor_slots ("accepted_max") */
+inline amax_of(y_a, y_out)
 {
-	out = 0;
+	y_out = 0;
 	for (x_cv : 1 .. NS) {
 		if
-		:: abal[IDX(a, x_cv)] != 0 -> out = x_cv
+		:: abal[IDX(y_a, x_cv)] != 0 -> y_out = x_cv
 		:: else -> skip
 		fi
 	};
 	skip
 }
 
-/* paxos_apply, repeatedly: applied slot up, acceptor rows up to it gone */
-inline apply_at(a)
+/* paxos_apply, while the next slot is in the log; acceptor rows go */
+inline apply_at(y_a)
 {
 	do
-	:: applied[a] < NS && logv[IDX(a, applied[a] + 1)] != 0 ->
-		applied[a]++;
-		abal[IDX(a, applied[a])] = 0;
-		aval[IDX(a, applied[a])] = 0
+	:: applied[y_a] < NS && logv[IDX(y_a, applied[y_a] + 1)] != 0 ->
+		applied[y_a]++;
+		abal[IDX(y_a, applied[y_a])] = 0;
+		aval[IDX(y_a, applied[y_a])] = 0
 	:: else -> break
 	od;
 	skip
 }
 
-/* paxos_log_insert: a slot chosen twice must have the same value */
-inline learn_at(a, s, v)
+/* paxos_log_insert ("two different values chosen") and apply */
+inline learn_at(y_a, y_s, y_v)
 {
-	assert(logv[IDX(a, s)] == 0 || logv[IDX(a, s)] == (v));
-	logv[IDX(a, s)] = (v);
-	apply_at(a)
+	assert(logv[IDX(y_a, y_s)] == 0 || logv[IDX(y_a, y_s)] == (y_v));
+	logv[IDX(y_a, y_s)] = (y_v);
+	apply_at(y_a)
 }
 
-/* pw_fetch_from: chosen entries of src after dst's applied slot */
-inline fetch(dst, src)
+/* pw_fetch_from: the chosen entries of src after dst's applied slot */
+inline fetch(y_dst, y_src)
 {
 	for (x_fv : 1 .. NS) {
 		if
-		:: x_fv > applied[dst] && logv[IDX(src, x_fv)] != 0 ->
-			learn_at(dst, x_fv, logv[IDX(src, x_fv)])
+		:: x_fv > applied[y_dst] && logv[IDX(y_src, x_fv)] != 0 ->
+			learn_at(y_dst, x_fv, logv[IDX(y_src, x_fv)])
 		:: else -> skip
 		fi
 	};
@@ -272,210 +280,233 @@ inline fetch(dst, src)
 }
 
 /* pw_catch_up: fetch from every peer */
-inline catch_up(p)
+inline catch_up(y_p)
 {
-	for (x_t : 0 .. NA - 1) {
+	for (x_ct : 0 .. NA - 1) {
 		if
-		:: x_t != p -> fetch(p, x_t)
+		:: x_ct != (y_p) -> fetch(y_p, x_ct)
 		:: else -> skip
 		fi
 	};
 	skip
 }
 
-/* counts the acceptors holding (b, v) for s: a majority means chosen */
-inline observe_choice(s, b, v)
+/* observer: a majority holding (b, v) for s means v is chosen */
+inline observe_choice(y_s, y_b, y_v)
 {
 	x_oc = 0;
 	for (x_ov : 0 .. NA - 1) {
 		if
-		:: abal[IDX(x_ov, s)] == (b) && aval[IDX(x_ov, s)] == (v) -> x_oc++
+		:: abal[IDX(x_ov, y_s)] == (y_b) && aval[IDX(x_ov, y_s)] == (y_v) -> x_oc++
 		:: else -> skip
 		fi
-	}
+	};
 	if
 	:: x_oc >= MAJ ->
-		assert(paxchosen[s] == 0 || paxchosen[s] == (v));
-		paxchosen[s] = (v)
+		assert(paxchosen[y_s] == 0 || paxchosen[y_s] == (y_v));
+		paxchosen[y_s] = (y_v)
 	:: else -> skip
 	fi;
 	x_oc = 0
 }
 
-/* paxos_acceptor_prepare at a; the reply goes to slot k if `rep` */
-inline acc_prepare(a, k, b, from, rep)
+/*
+ * paxos_acceptor_prepare(b, from) at a.  With `rep` the reply reaches
+ * proposer p's current round: grant, promise, chosen_max, and the
+ * accepted values of slots >= from.
+ */
+inline acc_prepare(y_a, y_p, y_b, y_from, y_rep)
 {
-	x_hok = (promised[a] < (b));
+	x_hok = (promised[y_a] < (y_b));
 	if
-	:: x_hok -> promised[a] = (b)
+	:: x_hok -> promised[y_a] = (y_b)
 	:: else -> skip
 	fi;
 	if
-	:: rep ->
-		rp_has[k] = 1;
-		rp_ok[k] = x_hok;
-		rp_prom[k] = promised[a];
-		cmax_of(a, rp_cmax[k]);
-		for (x_pw : 1 .. NS) {
-			if
-			:: x_pw >= (from) ->
-				rp_bal[RIDX(k, x_pw)] = abal[IDX(a, x_pw)];
-				rp_val[RIDX(k, x_pw)] = aval[IDX(a, x_pw)]
-			:: else -> skip
-			fi
-		}
+	:: y_rep ->
+		setmax(r_prom[y_p], promised[y_a]);
+		cmax_of(y_a, x_hc);
+		setmax(r_cmax[y_p], x_hc);
+		x_hc = 0;
+		if
+		:: x_hok ->
+			r_n[y_p]++;
+			for (x_pw : 1 .. NS) {
+				if
+				:: x_pw >= (y_from) && aval[IDX(y_a, x_pw)] != 0 ->
+#ifdef DECIDE_FROM_PROMISES
+					if
+					:: r_v1[PS(y_p, x_pw)] == 0 || r_v1[PS(y_p, x_pw)] == aval[IDX(y_a, x_pw)] ->
+						r_v1[PS(y_p, x_pw)] = aval[IDX(y_a, x_pw)];
+						r_c1[PS(y_p, x_pw)]++
+					:: else ->
+						if
+						:: r_v2[PS(y_p, x_pw)] == 0 || r_v2[PS(y_p, x_pw)] == aval[IDX(y_a, x_pw)] ->
+							r_v2[PS(y_p, x_pw)] = aval[IDX(y_a, x_pw)];
+							r_c2[PS(y_p, x_pw)]++
+						:: else -> skip
+						fi
+					fi;
+#endif
+					if
+					:: r_pv[PS(y_p, x_pw)] == 0 || abal[IDX(y_a, x_pw)] > r_pb[PS(y_p, x_pw)] ->
+						r_pv[PS(y_p, x_pw)] = aval[IDX(y_a, x_pw)];
+						r_pb[PS(y_p, x_pw)] = abal[IDX(y_a, x_pw)]
+					:: else -> skip
+					fi
+				:: else -> skip
+				fi
+			}
+		:: else -> skip
+		fi
 	:: else -> skip
 	fi;
 	x_hok = 0
 }
 
-/* paxos_acceptor_accept at a */
-inline acc_accept(a, k, b, s, v, rep)
+/*
+ * paxos_acceptor_accept(b, s, v) at a; with `rep` the reply reaches p's
+ * round (its chosen_max only from a peer, as in pw_phase2).
+ */
+inline acc_accept(y_a, y_p, y_b, y_s, y_v, y_rep)
 {
-	x_hc = (logv[IDX(a, s)] != 0);
-	x_hok = (promised[a] <= (b) && !x_hc);
+	x_hc = (logv[IDX(y_a, y_s)] != 0);
+	x_hok = (promised[y_a] <= (y_b) && !x_hc);
 	if
 	:: x_hok ->
-		promised[a] = (b);
-		abal[IDX(a, s)] = (b);
-		aval[IDX(a, s)] = (v);
-		observe_choice(s, b, v)
+		promised[y_a] = (y_b);
+		abal[IDX(y_a, y_s)] = (y_b);
+		aval[IDX(y_a, y_s)] = (y_v);
+		observe_choice(y_s, y_b, y_v)
 	:: else -> skip
 	fi;
 	if
-	:: rep ->
-		rp_has[k] = 1;
-		rp_ok[k] = x_hok;
-		rp_prom[k] = promised[a];
-		rp_chosen[k] = x_hc;
-		cmax_of(a, rp_cmax[k])
+	:: y_rep ->
+		if
+		:: x_hok -> r_n[y_p]++
+		:: else -> skip
+		fi;
+		r_behind[y_p] = r_behind[y_p] || x_hc;
+		setmax(r_prom[y_p], promised[y_a]);
+		if
+		:: (y_a) != (y_p) -> cmax_of(y_a, x_hc); setmax(r_cmax[y_p], x_hc)
+		:: else -> skip
+		fi
 	:: else -> skip
 	fi;
 	x_hok = 0;
 	x_hc = 0
 }
 
-/* paxos_round_begin for one peer: send now, or after the straggler */
-inline send(k, kind, b, s, v)
+/* paxos_round_begin, one peer: send now, or once its straggler is done */
+inline send(y_k, y_kind, y_b, y_s, y_v)
 {
 	if
-	:: cq_kind[k] == RQ_NONE ->
-		cq_kind[k] = kind;
-		cq_bal[k] = (b);
-		cq_slot[k] = (s);
-		cq_val[k] = (v);
-		cq_stale[k] = 0
+	:: cq_kind[y_k] == RQ_NONE ->
+		cq_kind[y_k] = y_kind;
+		cq_bal[y_k] = (y_b);
+		cq_slot[y_k] = (y_s);
+		cq_val[y_k] = (y_v);
+		cq_stale[y_k] = 0
 	:: else ->
-		cd_kind[k] = kind;
-		cd_bal[k] = (b);
-		cd_slot[k] = (s);
-		cd_val[k] = (v)
+		cd_kind[y_k] = y_kind;
+		cd_bal[y_k] = (y_b);
+		cd_slot[y_k] = (y_s);
+		cd_val[y_k] = (y_v)
 	fi
 }
 
-/* the round is over: queries still out are stragglers, waiting ones dropped */
-inline end_round(p)
+/* the round is over: queries still out are stragglers, waiting ones go */
+inline end_round(y_p)
 {
 	for (x_ev : 0 .. NA - 1) {
-		x_ek = CN(p, x_ev);
+		x_ek = CN(y_p, x_ev);
 		cq_stale[x_ek] = (cq_kind[x_ek] != RQ_NONE);
 		cd_kind[x_ek] = 0;
 		cd_bal[x_ek] = 0;
 		cd_slot[x_ek] = 0;
-		cd_val[x_ek] = 0;
-		rp_has[x_ek] = 0;
-		rp_ok[x_ek] = 0;
-		rp_prom[x_ek] = 0;
-		rp_cmax[x_ek] = 0;
-		rp_chosen[x_ek] = 0;
-		for (x_eu : 1 .. NS) {
-			rp_bal[RIDX(x_ek, x_eu)] = 0;
-			rp_val[RIDX(x_ek, x_eu)] = 0
-		}
+		cd_val[x_ek] = 0
 	};
-	skip
+	r_n[y_p] = 0;
+	r_behind[y_p] = 0;
+	r_prom[y_p] = 0;
+	r_cmax[y_p] = 0;
+	for (x_ev : 1 .. NS) {
+		r_pv[PS(y_p, x_ev)] = 0;
+		r_pb[PS(y_p, x_ev)] = 0;
+#ifdef DECIDE_FROM_PROMISES
+		r_v1[PS(y_p, x_ev)] = 0;
+		r_c1[PS(y_p, x_ev)] = 0;
+		r_v2[PS(y_p, x_ev)] = 0;
+		r_c2[PS(y_p, x_ev)] = 0;
+#endif
+		skip
+	};
+	x_ek = 0
 }
 
-/* agreement and validity, when a proposer decides v for s */
-inline decide(s, v)
+/* agreement and validity, as proposer decides v for s */
+inline decide(y_s, y_v)
 {
-	assert(decided[s] == 0 || decided[s] == (v));
-	assert(paxchosen[s] == 0 || paxchosen[s] == (v));
-	assert(VSLOT(v) == (s) && (originated[s] & VBIT(v)) != 0);
-	decided[s] = (v)
+	assert(decided[y_s] == 0 || decided[y_s] == (y_v));
+	assert(paxchosen[y_s] == 0 || paxchosen[y_s] == (y_v));
+	assert((y_v) != 0 && VSLOT(y_v) == (y_s) && (originated[y_s] & VBIT(y_v)) != 0);
+	decided[y_s] = (y_v)
 }
 
 /* pw_broadcast_learn: to every idle peer connection, no reply awaited */
-inline broadcast_learn(p, s, v)
+inline broadcast_learn(y_p, y_s, y_v)
 {
 	for (x_bv : 0 .. NA - 1) {
-		x_bk = CN(p, x_bv);
+		x_bk = CN(y_p, x_bv);
 		if
-		:: x_bv != p && cq_kind[x_bk] == RQ_NONE ->
+		:: x_bv != (y_p) && cq_kind[x_bk] == RQ_NONE ->
 			cq_kind[x_bk] = RQ_LEARN;
-			cq_slot[x_bk] = (s);
-			cq_val[x_bk] = (v);
+			cq_slot[x_bk] = (y_s);
+			cq_val[x_bk] = (y_v);
 			cq_stale[x_bk] = 1
 		:: else -> skip
 		fi
 	};
-	skip
+	x_bk = 0
 }
 
 /*
- * pw_phase2(s, v) under `ballot`; sets res.  Three steps: the accepts go
- * out; the local accept (its own transaction); the round ends and the
- * replies that arrived are counted.
+ * pw_phase2(s, v) under `ballot`, setting res, in three steps: the
+ * accepts go out; the local accept commits; the round ends (whenever:
+ * enough replies, or the timeout) and the replies that came are counted.
  */
-inline phase2(s2, v2)
+inline phase2(y_s2, y_v2)
 {
 	d_step {
 		for (x_t : 0 .. NA - 1) {
 			if
-			:: x_t != p -> send(CN(p, x_t), RQ_ACCEPT, ballot, s2, v2)
+			:: x_t != p -> send(CN(p, x_t), RQ_ACCEPT, ballot, y_s2, y_v2)
 			:: else -> skip
 			fi
-		}
+		};
+		skip
 	}
 	d_step {
-		acc_accept(p, CN(p, p), ballot, s2, v2, 1)
+		acc_accept(p, p, ballot, y_s2, y_v2, 1)
 	}
 	d_step {
-		x_hc = 0;
-		x_u = 0;
-		for (x_t : 0 .. NA - 1) {
-			x_hk = CN(p, x_t);
-			if
-			:: rp_has[x_hk] ->
-				if
-				:: rp_ok[x_hk] -> x_u++
-				:: else -> skip
-				fi;
-				x_hc = x_hc || rp_chosen[x_hk];
-				setmax(maxprom, rp_prom[x_hk]);
-				if
-				:: x_t != p -> setmax(pcmax, rp_cmax[x_hk])
-				:: else -> skip
-				fi
-			:: else -> skip
-			fi
-		}
-		end_round(p);
+		setmax(maxprom, r_prom[p]);
+		setmax(pcmax, r_cmax[p]);
 		if
-		:: x_u >= MAJ ->
-			decide(s2, v2);
-			learn_at(p, s2, v2);
-			broadcast_learn(p, s2, v2);
+		:: r_n[p] >= MAJ ->
+			decide(y_s2, y_v2);
+			learn_at(p, y_s2, y_v2);
+			broadcast_learn(p, y_s2, y_v2);
 			res = P2_CHOSEN
 		:: else ->
-			res = (x_hc -> P2_BEHIND : P2_FAILED)
+			res = (r_behind[p] -> P2_BEHIND : P2_FAILED)
 		fi;
-		x_u = 0;
-		x_hc = 0
+		end_round(p)
 	}
 }
 
-/* the log worker of node p */
+/* the log worker of node p (pw_step, pw_propose) */
 proctype Proposer(byte p)
 {
 	byte att;			/* phase-1 attempts so far */
@@ -490,8 +521,7 @@ proctype Proposer(byte p)
 	byte s;
 	byte v;
 	byte res;
-	byte pv[NS + 1];	/* value to propose again, per slot */
-	byte bb[NS + 1];	/* its ballot */
+	byte pv[NS + 1];	/* what phase 1 must propose again, per slot */
 #ifdef DECIDE_FROM_PROMISES
 	byte dfp;			/* slots decided from the promises */
 #endif
@@ -500,11 +530,10 @@ end_loop:
 	do
 	:: applied[p] < NS && voting[p] &&
 	   ((leader && next == applied[p] + 1) || att < MAXR) ->
-		/* pw_propose */
 		if
 		:: leader && next == applied[p] + 1 -> skip
 		:: else ->
-			/* pw_phase1 */
+			/* pw_phase1: the prepares go out */
 			d_step {
 				leader = 0;
 				att++;
@@ -515,73 +544,54 @@ end_loop:
 					:: x_t != p -> send(CN(p, x_t), RQ_PREPARE, ballot, from, 0)
 					:: else -> skip
 					fi
-				}
+				};
+				skip
 			}
+			/* the local prepare, in a transaction of its own */
 			d_step {
-				acc_prepare(p, CN(p, p), ballot, from, 1)
+				acc_prepare(p, p, ballot, from, 1)
 			}
+			/* the round ends; what did the replies say? */
 			d_step {
-				x_u = 0;
+				setmax(maxprom, r_prom[p]);
+				setmax(pcmax, r_cmax[p]);
 				top = from - 1;
-				for (x_t : 0 .. NA - 1) {
-					x_hk = CN(p, x_t);
+				for (x_t : 1 .. NS) {
+					pv[x_t] = r_pv[PS(p, x_t)];
 					if
-					:: rp_has[x_hk] ->
-						setmax(maxprom, rp_prom[x_hk]);
-						setmax(pcmax, rp_cmax[x_hk]);
-						if
-						:: rp_ok[x_hk] ->
-							x_u++;
-							for (x_w : 1 .. NS) {
-								if
-								:: x_w >= from && rp_val[RIDX(x_hk, x_w)] != 0 &&
-								   (pv[x_w] == 0 || rp_bal[RIDX(x_hk, x_w)] > bb[x_w]) ->
-									pv[x_w] = rp_val[RIDX(x_hk, x_w)];
-									bb[x_w] = rp_bal[RIDX(x_hk, x_w)];
-									setmax(top, x_w)
-								:: else -> skip
-								fi
-							}
-						:: else -> skip
-						fi
+					:: pv[x_t] != 0 -> top = x_t
 					:: else -> skip
 					fi
-				}
+				};
 #ifdef DECIDE_FROM_PROMISES
 				/*
-				 * BROKEN: a value reported by a majority of the granted
-				 * promises is taken as chosen, whatever its ballots.
+				 * BROKEN: a value that a majority of the grants reported
+				 * is taken as chosen, whatever its ballots.
 				 */
 				if
-				:: x_u >= MAJ && pcmax < from ->
-					for (x_w : 1 .. NS) {
-						x_hn = 0;
-						for (x_t : 0 .. NA - 1) {
-							x_hk = CN(p, x_t);
-							if
-							:: rp_has[x_hk] && rp_ok[x_hk] && x_w >= from &&
-							   rp_val[RIDX(x_hk, x_w)] != 0 &&
-							   rp_val[RIDX(x_hk, x_w)] == pv[x_w] -> x_hn++
-							:: else -> skip
-							fi
-						}
+				:: r_n[p] >= MAJ && pcmax < from ->
+					for (x_t : 1 .. NS) {
+						x_u = 0;
 						if
-						:: x_hn >= MAJ && logv[IDX(p, x_w)] == 0 ->
-							decide(x_w, pv[x_w]);
-							learn_at(p, x_w, pv[x_w]);
-							dfp = dfp | (1 << x_w)
+						:: r_c1[PS(p, x_t)] >= MAJ -> x_u = r_v1[PS(p, x_t)]
+						:: r_c2[PS(p, x_t)] >= MAJ -> x_u = r_v2[PS(p, x_t)]
+						:: else -> skip
+						fi;
+						if
+						:: x_u != 0 && logv[IDX(p, x_t)] == 0 ->
+							decide(x_t, x_u);
+							learn_at(p, x_t, x_u);
+							dfp = dfp | (1 << x_t)
 						:: else -> skip
 						fi
-					}
+					};
+					x_u = 0
 				:: else -> skip
 				fi;
-				x_hn = 0;
-				x_hk = 0;
 #endif
-				end_round(p);
 #ifdef NO_CHOSEN_MAX_CHECK
 				if
-				:: x_u < MAJ -> res = P1_FAIL
+				:: r_n[p] < MAJ -> res = P1_FAIL
 				:: else -> res = P1_LEAD
 				fi;
 #else
@@ -589,12 +599,12 @@ end_loop:
 				:: pcmax >= from -> res = P1_CATCHUP
 				:: else ->
 					if
-					:: x_u < MAJ -> res = P1_FAIL
+					:: r_n[p] < MAJ -> res = P1_FAIL
 					:: else -> res = P1_LEAD
 					fi
 				fi;
 #endif
-				x_u = 0
+				end_round(p)
 			}
 			if
 			:: res == P1_CATCHUP ->
@@ -614,14 +624,13 @@ end_loop:
 			:: s <= top ->
 				d_step {
 					v = pv[s];
+					pv[s] = 0;
 					if
 					:: v == 0 ->
 						v = VALUE(p, s, att, 1);
 						originated[s] = originated[s] | VBIT(v)
 					:: else -> skip
-					fi;
-					pv[s] = 0;
-					bb[s] = 0
+					fi
 				}
 #ifdef DECIDE_FROM_PROMISES
 				if
@@ -640,10 +649,6 @@ end_loop:
 			od;
 			skip;
 			d_step {
-				for (x_t : 1 .. NS) {
-					pv[x_t] = 0;
-					bb[x_t] = 0
-				}
 				top = 0;
 				from = 0;
 				s = 0
@@ -652,14 +657,13 @@ end_loop:
 			dfp = 0;
 #endif
 		fi;
-		/* the batch of pending requests, or a repair no-op */
+		/* the batch of pending requests (or a repair no-op) at next */
 		if
 		:: next <= NS ->
-			if
-			:: v = VALUE(p, next, att, 0)
-			:: v = VALUE(p, next, att, 1)
-			fi;
-			originated[next] = originated[next] | VBIT(v);
+			d_step {
+				v = VALUE(p, next, att, 0);
+				originated[next] = originated[next] | VBIT(v)
+			}
 			phase2(next, v);
 			if
 			:: res == P2_CHOSEN -> d_step { next++; v = 0; res = 0 }
@@ -670,13 +674,14 @@ end_loop:
 			fi
 		:: else -> skip
 		fi;
-		goto done
+		goto done;
 backoff:
 		skip;
 #ifdef DECIDE_FROM_PROMISES
 		dfp = 0;
 #endif
 		d_step {
+			/* pw_backoff */
 			leader = 0;
 			v = 0;
 			res = 0;
@@ -684,34 +689,38 @@ backoff:
 			top = 0;
 			from = 0;
 			for (x_t : 1 .. NS) {
-				pv[x_t] = 0;
-				bb[x_t] = 0
-			}
+				pv[x_t] = 0
+			};
+			skip
 		}
 done:
 		skip
 
-	:: voting[p] && applied[p] < NS ->
-		/* pw_status_round: promises, chosen_max, catch-up */
+	/* pw_status_round, when it would change anything */
+	:: voting[p] && applied[p] < NS &&
+	   (promised[(p + 1) % NA] > maxprom || promised[(p + 2) % NA] > maxprom ||
+	    logv[IDX((p + 1) % NA, applied[p] + 1)] != 0 ||
+	    logv[IDX((p + 2) % NA, applied[p] + 1)] != 0 ||
+	    pcmax > applied[p]) ->
 		d_step {
 			x_u = applied[p];
-			for (x_t : 0 .. NA - 1) {
+			for (x_sv : 0 .. NA - 1) {
 				if
-				:: x_t != p ->
-					setmax(maxprom, promised[x_t]);
-					cmax_of(x_t, x_hk);
-					setmax(x_u, x_hk);
-					fetch(p, x_t)
+				:: x_sv != p ->
+					setmax(maxprom, promised[x_sv]);
+					cmax_of(x_sv, x_hk);
+					setmax(x_u, x_hk)
 				:: else -> skip
 				fi
-			}
+			};
 			pcmax = x_u;
+			catch_up(p);
 			x_u = 0;
 			x_hk = 0
 		}
 
+	/* the worker exits and the postmaster starts a new one */
 	:: restarts < MAXRESTART ->
-		/* the worker exits; the postmaster starts a new one */
 		d_step {
 			restarts++;
 			leader = 0;
@@ -724,33 +733,33 @@ done:
 	od
 }
 
-/* one query runs on its peer: the SQL function a peer called (acceptor.c) */
-inline deliver(K)
+/* one query runs on its peer: the SQL function the proposer called */
+inline deliver(y_K)
 {
-	x_da = K % NA;
+	x_da = (y_K) % NA;
 	if
-	:: cq_kind[K] == RQ_LEARN ->
-		learn_at(x_da, cq_slot[K], cq_val[K])
-	:: cq_kind[K] == RQ_PREPARE && voting[x_da] ->
-		acc_prepare(x_da, K, cq_bal[K], cq_slot[K], !cq_stale[K])
-	:: cq_kind[K] == RQ_ACCEPT && voting[x_da] ->
-		acc_accept(x_da, K, cq_bal[K], cq_slot[K], cq_val[K], !cq_stale[K])
+	:: cq_kind[y_K] == RQ_LEARN ->
+		learn_at(x_da, cq_slot[y_K], cq_val[y_K])
+	:: cq_kind[y_K] == RQ_PREPARE && voting[x_da] ->
+		acc_prepare(x_da, (y_K) / NA, cq_bal[y_K], cq_slot[y_K], !cq_stale[y_K])
+	:: cq_kind[y_K] == RQ_ACCEPT && voting[x_da] ->
+		acc_accept(x_da, (y_K) / NA, cq_bal[y_K], cq_slot[y_K], cq_val[y_K], !cq_stale[y_K])
 	:: else -> skip		/* "this node does not vote yet": no vote */
 	fi;
-	/* the connection is free: a waiting query of the round goes out */
-	cq_kind[K] = cd_kind[K];
-	cq_bal[K] = cd_bal[K];
-	cq_slot[K] = cd_slot[K];
-	cq_val[K] = cd_val[K];
-	cq_stale[K] = 0;
-	cd_kind[K] = 0;
-	cd_bal[K] = 0;
-	cd_slot[K] = 0;
-	cd_val[K] = 0;
+	/* the connection is free: the round's waiting query goes out */
+	cq_kind[y_K] = cd_kind[y_K];
+	cq_bal[y_K] = cd_bal[y_K];
+	cq_slot[y_K] = cd_slot[y_K];
+	cq_val[y_K] = cd_val[y_K];
+	cq_stale[y_K] = 0;
+	cd_kind[y_K] = 0;
+	cd_bal[y_K] = 0;
+	cd_slot[y_K] = 0;
+	cd_val[y_K] = 0;
 	x_da = 0
 }
 
-/* the peers' servers: queries run at any time or never; node 2's worker */
+/* the peers' servers run queries at any time, or never; node 2's worker */
 proctype Network()
 {
 end_net:
@@ -760,14 +769,11 @@ end_net:
 	:: d_step { cq_kind[CN(1, 0)] != RQ_NONE -> deliver(CN(1, 0)) }
 	:: d_step { cq_kind[CN(1, 2)] != RQ_NONE -> deliver(CN(1, 2)) }
 	/* node 2's worker: status round and catch-up */
-	:: voting[2] && (applied[2] < NS) &&
+	:: voting[2] && applied[2] < NS &&
 	   (logv[IDX(0, applied[2] + 1)] != 0 || logv[IDX(1, applied[2] + 1)] != 0) ->
-		d_step {
-			fetch(2, 0);
-			fetch(2, 1)
-		}
+		d_step { catch_up(2) }
 #ifdef AMNESIA
-	/* node 2 loses its data directory */
+	/* node 2 loses its data directory; the queries on it are lost */
 	:: !amnesia_done ->
 		d_step {
 			amnesia_done = 1;
@@ -777,9 +783,8 @@ end_net:
 				abal[IDX(2, x_t)] = 0;
 				aval[IDX(2, x_t)] = 0;
 				logv[IDX(2, x_t)] = 0
-			}
+			};
 			voting[2] = 0;
-			/* the server went down: queries on it are lost */
 			for (x_t : 0 .. NP - 1) {
 				x_hk = CN(x_t, 2);
 				cq_kind[x_hk] = 0;
@@ -791,14 +796,15 @@ end_net:
 				cd_bal[x_hk] = 0;
 				cd_slot[x_hk] = 0;
 				cd_val[x_hk] = 0
-			}
+			};
 			x_hk = 0
 		}
 #if AMNESIA == 1
 	/*
-	 * pw_try_recover after init_cluster (voting = false): statuses of
-	 * every other member, one reply at a time, then catch-up, then vote
-	 * unless behind or a slot is accepted beyond the chosen ones.
+	 * pw_try_recover after init_cluster (voting = false): the statuses of
+	 * every other member, one reply at a time; catch-up; vote unless still
+	 * behind or a slot is accepted beyond the chosen ones, adopting the
+	 * highest promise.
 	 */
 	:: amnesia_done && !voting[2] && rc_stage < 2 ->
 		d_step {
@@ -812,8 +818,7 @@ end_net:
 		}
 	:: amnesia_done && !voting[2] && rc_stage == 2 ->
 		d_step {
-			fetch(2, 0);
-			fetch(2, 1);
+			catch_up(2);
 			if
 			:: applied[2] >= rc_cmax && rc_amax <= rc_cmax ->
 				setmax(promised[2], rc_prom);
@@ -828,14 +833,15 @@ end_net:
 #else
 	/*
 	 * pw_try_recover after a restart with voting = true (an old backup):
-	 * statuses of a majority (this node and one other), catch-up, vote.
+	 * the statuses of a majority (this node and one other); catch-up;
+	 * vote, adopting the highest promise.
 	 */
 	:: amnesia_done && !voting[2] ->
+		if
+		:: rc_stage = 0
+		:: rc_stage = 1
+		fi;
 		d_step {
-			if
-			:: true -> rc_stage = 0
-			:: true -> rc_stage = 1
-			fi;
 			cmax_of(rc_stage, rc_cmax);
 			rc_prom = promised[rc_stage];
 			fetch(2, rc_stage);

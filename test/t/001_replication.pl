@@ -35,6 +35,14 @@ for my $node (@n)
 		'{"x": 0, "id": 7, "note": "hi"}', 'decodes on ' . $node->name);
 }
 
+# n2 forwarded its promotion to the leader, n1: the leader proposed the
+# slot, the history names the node the promotion was submitted on
+is($n1->safe_psql('postgres', q{
+SELECT l.value->>'proposed_by' || ' ' || h.proposed_by
+  FROM schemaevo.promotion_history h JOIN schemaevo.log l USING (slot)
+ WHERE h.tenant_id = 'acme'}),
+	'n1 n2', 'a follower forwards to the leader; the history keeps the origin');
+
 # every node sees the others
 $n1->poll_query_until('postgres',
 	q{SELECT count(*) = 3 AND bool_and(reachable) FROM schemaevo.cluster_status})

@@ -56,7 +56,7 @@ for my $case (
 	my ($ret, $out, $err) = psql_result($standby, $case->[0]);
 	like($err, $case->[1], "$case->[2] is refused on the standby with SQLSTATE 25006");
 }
-like((psql_result($standby, q{SELECT schemaevo.register_schema('{"name": "x", "fields": []}')}))[2],
+like((psql_result($standby, q{SELECT schemaevo.register_schema('{"name": "x", "fields": [{"name": "id", "type": "int64"}]}')}))[2],
 	qr/HINT:  Register and promote schemas on a primary/, 'the error hints at the primary');
 
 # a session that decoded (and cached) acme's version sees a promotion

@@ -39,7 +39,7 @@ src/codec/libschemaevo_codec.a: $(CODEC_SRCS) src/codec/codec.h src/codec/codec_
 	$(AR) rcs $@ src/codec/lib.tmp/*.o && rm -rf src/codec/lib.tmp
 
 codec-cli: src/codec/schemaevo-codec
-src/codec/schemaevo-codec: $(CODEC_SRCS) src/codec/cli.c src/codec/codec.h
+src/codec/schemaevo-codec: $(CODEC_SRCS) src/codec/cli.c src/codec/codec.h src/codec/codec_internal.h
 	$(CC) $(CODEC_CFLAGS) -o $@ $(CODEC_SRCS) src/codec/cli.c -ljansson -lm
 
 # PGXS tracks no header dependencies; every object depends on every header.

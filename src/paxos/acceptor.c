@@ -26,6 +26,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -195,6 +196,26 @@ paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this node does not vote yet"),
 				 errdetail("It is catching up with the log, or its schemaevo worker is not running.")));
+
+	/*
+	 * The node's acceptor state is the one in its log worker's database.
+	 * The extension in another database of the server (a member conninfo
+	 * naming the wrong database, init_cluster run there too) would be a
+	 * second acceptor of the same node, with promises the worker never
+	 * sees: two quorums could then choose different values for a slot.
+	 */
+	if (paxos_shared->dbid != MyDatabaseId)
+	{
+		char	   *mine = get_database_name(MyDatabaseId);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this database is not the one the schemaevo log worker of this node runs in"),
+				 errdetail("schemaevo.database is \"%s\"; this is \"%s\".",
+						   paxos_database, mine ? mine : "?"),
+				 errhint("Name database \"%s\" in this node's conninfo in the cluster membership.",
+						 paxos_database)));
+	}
 }
 
 static Datum

@@ -51,6 +51,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
@@ -72,6 +73,7 @@ typedef struct PendingRequest
 	int			qslot;			/* index in paxos_shared->requests; -1 for
 								 * a command another node forwarded */
 	char	   *command;		/* jsonb text */
+	char	   *request_id;		/* the command's request_id */
 	bool		done;
 	TimestampTz forwarded_at;	/* when we handed it to the leader, or 0 */
 } PendingRequest;
@@ -193,6 +195,20 @@ pw_saw_promise(int64 promised)
 {
 	if (promised > pw_max_promise)
 		pw_max_promise = promised;
+}
+
+/*
+ * The request id of a command (jsonb text), copied into the current
+ * context; the parse itself is left to the transaction the caller is in.
+ */
+static char *
+pw_request_id(const char *command)
+{
+	MemoryContext keep = MemoryContextSwitchTo(TopTransactionContext);
+	char	   *id = pw_get_string(pw_parse(command), "request_id");
+
+	MemoryContextSwitchTo(keep);
+	return pstrdup(id);
 }
 
 /* ---- membership and shared status ---- */
@@ -379,6 +395,7 @@ pw_take_requests(void)
 
 			p->qslot = taken[i];
 			p->command = pstrdup(dsm_segment_address(seg));
+			p->request_id = pw_request_id(p->command);
 			p->done = false;
 			p->forwarded_at = 0;
 			pw_pending = lappend(pw_pending, p);
@@ -394,41 +411,53 @@ static void
 pw_complete_requests(void)
 {
 	ListCell   *lc;
+	Datum	   *ids;
+	int			n = 0;
+	uint64		i;
 
 	if (pw_pending == NIL)
 		return;
-	pw_begin();
+	ids = palloc(sizeof(Datum) * list_length(pw_pending));
 	foreach(lc, pw_pending)
-	{
-		PendingRequest *p = lfirst(lc);
-		PaxosRequest *r;
-		char	   *outcome;
+		ids[n++] = CStringGetTextDatum(((PendingRequest *) lfirst(lc))->request_id);
 
-		if (SPI_execute_with_args("SELECT outcome::text, slot FROM schemaevo.requests "
-								  " WHERE request_id = ($1::jsonb)->>'request_id'",
-								  1, (Oid[]) {TEXTOID},
-								  (Datum[]) {CStringGetTextDatum(p->command)},
-								  NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "schemaevo: could not read requests");
-		if (SPI_processed != 1)
-			continue;
-		p->done = true;
-		if (p->qslot < 0)
-			continue;			/* forwarded: its backend waits on another node */
-		r = &paxos_shared->requests[p->qslot];
-		outcome = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
-		if (r->state == PRQ_TAKEN)
+	/* one query for the whole queue: it runs after every chosen slot */
+	pw_begin();
+	if (SPI_execute_with_args("SELECT request_id, outcome::text, slot FROM schemaevo.requests "
+							  " WHERE request_id = ANY ($1)",
+							  1, (Oid[]) {TEXTARRAYOID},
+							  (Datum[]) {PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT))},
+							  NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "schemaevo: could not read requests");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *id = SPI_getvalue(tup, desc, 1);
+
+		foreach(lc, pw_pending)
 		{
-			strlcpy(r->outcome, outcome, PAXOS_MAX_OUTCOME);
-			r->slot = strtoll(SPI_getvalue(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 2), NULL, 10);
-			r->state = PRQ_DONE;
+			PendingRequest *p = lfirst(lc);
+			PaxosRequest *r;
+
+			if (p->done || strcmp(p->request_id, id) != 0)
+				continue;
+			p->done = true;
+			if (p->qslot < 0)
+				continue;		/* forwarded: its backend waits on another node */
+			r = &paxos_shared->requests[p->qslot];
+			LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+			if (r->state == PRQ_TAKEN)
+			{
+				strlcpy(r->outcome, SPI_getvalue(tup, desc, 2), PAXOS_MAX_OUTCOME);
+				r->slot = strtoll(SPI_getvalue(tup, desc, 3), NULL, 10);
+				r->state = PRQ_DONE;
+			}
+			else if (r->state == PRQ_ABANDONED)
+				r->state = PRQ_FREE;
+			LWLockRelease(paxos_shared->lock);
+			ConditionVariableBroadcast(&r->cv);
 		}
-		else if (r->state == PRQ_ABANDONED)
-			r->state = PRQ_FREE;
-		LWLockRelease(paxos_shared->lock);
-		ConditionVariableBroadcast(&r->cv);
 	}
 	pw_commit();
 
@@ -440,6 +469,7 @@ pw_complete_requests(void)
 		{
 			pw_pending = foreach_delete_current(pw_pending, lc);
 			pfree(p->command);
+			pfree(p->request_id);
 			pfree(p);
 		}
 	}
@@ -469,6 +499,7 @@ pw_drop_abandoned(void)
 		{
 			pw_pending = foreach_delete_current(pw_pending, lc);
 			pfree(p->command);
+			pfree(p->request_id);
 			pfree(p);
 		}
 	}
@@ -929,6 +960,7 @@ pw_take_forwarded(void)
 		p->qslot = -1;
 		p->command = pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
 										  SPI_tuptable->tupdesc, 1));
+		p->request_id = pw_request_id(p->command);
 		p->done = false;
 		p->forwarded_at = 0;
 		pw_pending = lappend(pw_pending, p);
@@ -1054,22 +1086,37 @@ pw_propose(bool repair)
 	pw_backoff();
 }
 
-/* Whether our acceptor holds a value for a slot nobody has finished. */
+/*
+ * Whether our acceptor holds a value for a slot nobody has finished: the
+ * same unapplied slot seen at two status rounds in a row, with no progress
+ * in between.  (A single sighting is normal: the leader's learn may simply
+ * not have arrived yet, and repairing then would only steal leadership.)
+ */
 static bool
 pw_needs_repair(void)
 {
-	bool		stale;
+	static int64 last_seen = 0;
+	int64		slot = 0;
 
 	if (TimestampDifferenceMilliseconds(pw_last_progress, GetCurrentTimestamp()) <
 		2 * paxos_catchup_interval)
+	{
+		last_seen = 0;
 		return false;
+	}
 	pw_begin();
-	if (SPI_execute("SELECT 1 FROM schemaevo.acceptor_slots s, schemaevo.node_state n "
-					" WHERE s.slot > n.applied_slot LIMIT 1", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT min(s.slot) FROM schemaevo.acceptor_slots s, schemaevo.node_state n "
+					" WHERE s.slot > n.applied_slot", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "schemaevo: could not read acceptor_slots");
-	stale = SPI_processed > 0;
+	if (SPI_processed == 1 && SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))
+		slot = strtoll(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), NULL, 10);
 	pw_commit();
-	return stale;
+	if (slot == 0 || slot != last_seen)
+	{
+		last_seen = slot;
+		return false;
+	}
+	return true;
 }
 
 /* ---- main loop ---- */

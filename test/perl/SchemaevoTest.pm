@@ -22,6 +22,13 @@ our @EXPORT = qw(make_cluster make_node configure_node init_members
   node_state psql_ok psql_result promote_ok register_versions crash_node
   history_rows applied_slot drive_clients logs_clean);
 
+# The installed library, to notice a `make install` during the test: a
+# node restarted after it runs other code than the ones started before.
+my $library = `pg_config --pkglibdir`;
+chomp $library;
+$library .= '/schemaevo.so';
+my $library_mtime = (stat($library))[9] // 0;
+
 # Settings of every node: short peer timeouts so that a dead peer is
 # noticed quickly, fsync on (an acceptor refuses to vote without it).
 sub configure_node
@@ -333,6 +340,8 @@ sub logs_clean
 			  if $line =~ /exited with exit code [1-9]|terminated by signal|PANIC|TRAP:|two different values chosen|applied a different log|schemaevo: could not/;
 		}
 	}
+	diag("$library was reinstalled while the test ran: nodes started after that ran other code")
+	  if ((stat($library))[9] // 0) != $library_mtime;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	is(scalar(@bad), 0, 'no crash, divergence or safety violation in the node logs')
 	  or diag(join("\n", @bad[0 .. ($#bad < 30 ? $#bad : 30)]));

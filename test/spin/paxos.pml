@@ -4,7 +4,7 @@
  *
  * What is modelled: 3 nodes, each an acceptor with durable state; the
  * log workers of nodes 0 and 1 are proposers (node 2 only votes, learns
- * and catches up); NS log slots; at most MAXR phase-1 attempts and
+ * and catches up); NS log slots; at most ROUNDS phase-1 attempts and
  * MAXRESTART worker restarts per proposer, so the state space is finite.
  *
  * Mapping to the C code (docs/protocol.md describes the protocol):
@@ -78,7 +78,7 @@
  *   -DDECIDE_FROM_PROMISES  the pg_paxos bug: phase 1 decides a slot when
  *                           a majority of the granted promises report the
  *                           same value, whatever their ballots.  SPIN
- *                           finds an agreement violation (with MAXR=3).
+ *                           finds an agreement violation (with ROUNDS=3).
  *   -DNO_CHOSEN_MAX_CHECK   pw_phase1 without its catch-up test: a
  *                           proposer behind the log leads anyway.  SPIN
  *                           finds a violation: an acceptor's rows are
@@ -102,8 +102,8 @@
 #ifndef NS
 #define NS 2				/* log slots 1 .. NS */
 #endif
-#ifndef MAXR
-#define MAXR 2				/* phase-1 attempts per proposer */
+#ifndef ROUNDS
+#define ROUNDS 3			/* phase-1 attempts, all proposers together */
 #endif
 #ifndef MAXRESTART
 #define MAXRESTART 1		/* worker restarts per proposer */
@@ -131,13 +131,13 @@
 
 /* a value: proposer, slot, attempt, batch (0) or gap no-op (1); 0 = none */
 #define VALUE(p, s, att, noop) \
-	(1 + ((((p) * NS + (s) - 1) * MAXR + (att) - 1) * 2 + (noop)))
+	(1 + ((((p) * NS + (s) - 1) * ROUNDS + (att) - 1) * 2 + (noop)))
 #define VNOOP(v)	(((v) - 1) % 2)
-#define VATT(v)		((((v) - 1) / 2) % MAXR)
-#define VSLOT(v)	((((v) - 1) / 2 / MAXR) % NS + 1)
-#define VPROP(v)	(((v) - 1) / 2 / MAXR / NS)
+#define VATT(v)		((((v) - 1) / 2) % ROUNDS)
+#define VSLOT(v)	((((v) - 1) / 2 / ROUNDS) % NS + 1)
+#define VPROP(v)	(((v) - 1) / 2 / ROUNDS / NS)
 /* the bit of a value in originated[its slot] */
-#define VBIT(v)		(1 << ((VPROP(v) * MAXR + VATT(v)) * 2 + VNOOP(v)))
+#define VBIT(v)		(1 << ((VPROP(v) * ROUNDS + VATT(v)) * 2 + VNOOP(v)))
 
 /* ---- durable state of every node ---- */
 byte promised[NA];			/* acceptor_state.promised */
@@ -165,7 +165,7 @@ byte cd_val[NP * NA];
  */
 byte r_n[NP];				/* replies with "ok": grants or acceptances */
 bool r_behind[NP];			/* an accept reply said "chosen" */
-byte r_prom[NP];			/* highest "promised" */
+byte r_prom[NP];			/* highest "promised", its round */
 byte r_cmax[NP];			/* highest "chosen_max" */
 byte r_pv[NP * (NS + 1)];	/* per slot, the highest-ballot value among */
 byte r_pb[NP * (NS + 1)];	/* the grants' "accepted", and its ballot */
@@ -177,6 +177,7 @@ byte r_c2[NP * (NS + 1)];
 #endif
 
 /* ---- observers ---- */
+byte attempts;				/* phase-1 attempts so far (the bound) */
 byte decided[NS + 1];		/* the value a proposer decided */
 byte paxchosen[NS + 1];		/* a value a majority accepted in one ballot */
 int originated[NS + 1];		/* values proposed first-hand, per slot */
@@ -324,7 +325,7 @@ inline acc_prepare(y_a, y_p, y_b, y_from, y_rep)
 	fi;
 	if
 	:: y_rep ->
-		setmax(r_prom[y_p], promised[y_a]);
+		setmax(r_prom[y_p], promised[y_a] >> 2);
 		cmax_of(y_a, x_hc);
 		setmax(r_cmax[y_p], x_hc);
 		x_hc = 0;
@@ -387,7 +388,7 @@ inline acc_accept(y_a, y_p, y_b, y_s, y_v, y_rep)
 		:: else -> skip
 		fi;
 		r_behind[y_p] = r_behind[y_p] || x_hc;
-		setmax(r_prom[y_p], promised[y_a]);
+		setmax(r_prom[y_p], promised[y_a] >> 2);
 		if
 		:: (y_a) != (y_p) -> cmax_of(y_a, x_hc); setmax(r_cmax[y_p], x_hc)
 		:: else -> skip
@@ -491,7 +492,7 @@ inline phase2(y_s2, y_v2)
 		acc_accept(p, p, ballot, y_s2, y_v2, 1)
 	}
 	d_step {
-		setmax(maxprom, r_prom[p]);
+		setmax(mround, r_prom[p]);
 		setmax(pcmax, r_cmax[p]);
 		if
 		:: r_n[p] >= MAJ ->
@@ -509,9 +510,9 @@ inline phase2(y_s2, y_v2)
 /* the log worker of node p (pw_step, pw_propose) */
 proctype Proposer(byte p)
 {
-	byte att;			/* phase-1 attempts so far */
+	byte att;			/* this proposer's phase-1 attempts */
 	byte restarts;
-	byte maxprom;		/* pw_max_promise */
+	byte mround;		/* ROUND(pw_max_promise) */
 	byte pcmax;			/* pw_peer_chosen_max */
 	bool leader;		/* pw_leader */
 	byte ballot;		/* pw_ballot */
@@ -529,16 +530,27 @@ proctype Proposer(byte p)
 end_loop:
 	do
 	:: applied[p] < NS && voting[p] &&
-	   ((leader && next == applied[p] + 1) || att < MAXR) ->
+	   ((leader && next == applied[p] + 1) || attempts < ROUNDS) ->
 		if
 		:: leader && next == applied[p] + 1 -> skip
 		:: else ->
-			/* pw_phase1: the prepares go out */
+			/*
+			 * pw_phase1: a ballot above every promise seen (maybe just
+			 * raised by a status round), and the prepares go out
+			 */
+			if
+			:: skip
+			:: d_step {
+				setmax(mround, promised[(p + 1) % NA] >> 2);
+				setmax(mround, promised[(p + 2) % NA] >> 2)
+			   }
+			fi;
 			d_step {
 				leader = 0;
+				attempts++;
 				att++;
 				from = applied[p] + 1;
-				ballot = ((maxprom >> 2) + 1) * 4 + p + 1;
+				ballot = (mround + 1) * 4 + p + 1;
 				for (x_t : 0 .. NA - 1) {
 					if
 					:: x_t != p -> send(CN(p, x_t), RQ_PREPARE, ballot, from, 0)
@@ -553,7 +565,7 @@ end_loop:
 			}
 			/* the round ends; what did the replies say? */
 			d_step {
-				setmax(maxprom, r_prom[p]);
+				setmax(mround, r_prom[p]);
 				setmax(pcmax, r_cmax[p]);
 				top = from - 1;
 				for (x_t : 1 .. NS) {
@@ -683,6 +695,7 @@ backoff:
 		d_step {
 			/* pw_backoff */
 			leader = 0;
+			ballot = 0;
 			v = 0;
 			res = 0;
 			s = 0;
@@ -696,10 +709,12 @@ backoff:
 done:
 		skip
 
-	/* pw_status_round, when it would change anything */
+	/*
+	 * pw_status_round, when it would change anything here (its effect on
+	 * pw_max_promise is taken at the start of phase 1, above)
+	 */
 	:: voting[p] && applied[p] < NS &&
-	   (promised[(p + 1) % NA] > maxprom || promised[(p + 2) % NA] > maxprom ||
-	    logv[IDX((p + 1) % NA, applied[p] + 1)] != 0 ||
+	   (logv[IDX((p + 1) % NA, applied[p] + 1)] != 0 ||
 	    logv[IDX((p + 2) % NA, applied[p] + 1)] != 0 ||
 	    pcmax > applied[p]) ->
 		d_step {
@@ -707,7 +722,6 @@ done:
 			for (x_sv : 0 .. NA - 1) {
 				if
 				:: x_sv != p ->
-					setmax(maxprom, promised[x_sv]);
 					cmax_of(x_sv, x_hk);
 					setmax(x_u, x_hk)
 				:: else -> skip
@@ -724,7 +738,7 @@ done:
 		d_step {
 			restarts++;
 			leader = 0;
-			maxprom = 0;
+			mround = 0;
 			pcmax = 0;
 			next = 0;
 			ballot = 0;

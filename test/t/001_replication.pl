@@ -15,7 +15,10 @@ my $id = $n1->safe_psql('postgres', q{
 SELECT schemaevo.register_schema('{"name": "orders", "fields": [{"name": "id", "type": "int64"}, {"name": "note", "type": "string"}]}')});
 is($id, 'orders@1', 'registered on n1');
 
-# promote from another node: it becomes leader or forwards through the log
+# promote from another node once it knows n1 leads: it forwards to n1
+$n2->poll_query_until('postgres',
+	q{SELECT role = 'leader' FROM schemaevo.cluster_status WHERE node_name = 'n1'})
+  or die 'n2 does not see n1 lead';
 $n2->safe_psql('postgres', q{CALL schemaevo.promote_schema('acme', 'orders@1')});
 $n3->safe_psql('postgres', q{SELECT schemaevo.register_schema('{"name": "orders", "fields": [{"name": "id", "type": "int64"}, {"name": "note", "type": "string"}, {"name": "x", "type": "int8", "default": 0}]}')});
 $n3->safe_psql('postgres', q{CALL schemaevo.promote_schema(ARRAY['globex', 'initech'], 'orders@2')});

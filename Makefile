@@ -62,3 +62,17 @@ taptest:
 .PHONY: installcheck-inline
 installcheck-inline:
 	$(pg_regress_installcheck) --load-extension=schemaevo inline
+
+# Isolation specs (test/isolation) for concurrent callers of the Paxos
+# acceptor, against a running server, like installcheck.  The server must
+# preload schemaevo; the specs run in the database of its log worker
+# (schemaevo.database, asked of the server, or ISOLATION_DB=...), which
+# they make a one-member cluster: a test server only, as in test/run-tests.
+PG_ISOLATION_REGRESS = $(PGXS_DIR)/test/isolation/pg_isolation_regress
+ISOLATION_DB ?= $(shell psql -XAtc 'SHOW schemaevo.database' 2>/dev/null || echo contrib_regression)
+ISOLATION_SPECS = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+.PHONY: isolationcheck
+isolationcheck:
+	$(PG_ISOLATION_REGRESS) --use-existing --bindir='$(PG_BINDIR)' \
+		--dbname='$(ISOLATION_DB)' --inputdir=test/isolation \
+		--outputdir=test/isolation/output $(ISOLATION_SPECS)

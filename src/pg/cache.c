@@ -14,7 +14,7 @@
  *	- Compiled schemas and projections are malloc'd by the codec and freed
  *	  here on reset; everything else lives in sevo_cache_cxt.
  *	- The tenant map is bounded by schemaevo.tenant_cache_size: when full it
- *	  is emptied, never grown.  It is an open-addressing table (simplehash)
+ *	  is emptied, never grown.  It is a compact open-addressing table
  *	  keyed by the tenant's bytes, probed once per row of a multi-tenant
  *	  scan.  A miss probes the primary key of active_schemas directly
  *	  (SPI only where that would differ: row security, no privilege); after
@@ -54,45 +54,39 @@
 #define SEVO_TENANT_KEYLEN 128	/* longer tenant ids are not cached */
 #define SEVO_BULK_AFTER 64		/* misses before reading the whole map */
 
-#define SEVO_TENANT_INLINE 20	/* tenant ids this short live in the entry */
-
 /*
- * A tenant id: in a map entry, its bytes are in `inl` when they fit, else
- * `ext` points to a copy in sevo_tenant_cxt; a key to look up always has
- * `ext` (the caller's bytes).  Entries move inside the table, so nothing
- * may point into one.
+ * The tenant map: open addressing with linear probing over 16-byte slots,
+ * at most three quarters full, so that a probe of a large map mostly stays
+ * within the CPU cache while a scan streams rows through it.  A tenant id
+ * of up to 8 bytes lives in the slot, zero padded (one word compare); a
+ * longer one in sevo_tenant_cxt.  A slot names its reader by an index into
+ * the map's readers (0: the tenant has no active schema).  A slot with hash
+ * 0 is empty (hashes are made non-zero).
  */
-typedef struct SevoTenantKey
+typedef struct SevoTenantSlot
 {
-	uint32		len;
-	const char *ext;			/* not NUL-terminated */
-	char		inl[SEVO_TENANT_INLINE];
-} SevoTenantKey;
-
-typedef struct SevoTenantEntry
-{
-	SevoTenantKey key;
 	uint32		hash;
-	char		status;			/* simplehash's */
-	SevoSchema *schema;			/* NULL: tenant has no active schema */
-} SevoTenantEntry;
+	uint16		len;
+	uint16		reader;			/* index in SevoTenantMap.readers */
+	union
+	{
+		uint64		word;		/* len <= 8: the bytes, zero padded */
+		const char *ext;		/* len > 8 */
+	}			key;
+} SevoTenantSlot;
 
-#define SEVO_TENANT_BYTES(k) ((k).ext ? (k).ext : (k).inl)
+#define SEVO_TENANT_MAX_READERS PG_UINT16_MAX
 
-#define SH_PREFIX sevo_tenants
-#define SH_ELEMENT_TYPE SevoTenantEntry
-#define SH_KEY_TYPE SevoTenantKey
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).ext, (int) (k).len)
-#define SH_EQUAL(tb, a, b) \
-	((a).len == (b).len && \
-	 memcmp(SEVO_TENANT_BYTES(a), SEVO_TENANT_BYTES(b), (a).len) == 0)
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) ((a)->hash)
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+typedef struct SevoTenantMap
+{
+	uint64		id;				/* SevoSchema.tenant_map_id of its readers */
+	uint32		mask;			/* slots - 1, slots a power of two */
+	uint32		members;
+	SevoTenantSlot *slots;
+	int			nreaders;		/* readers[1 .. nreaders] are in use */
+	int			readers_cap;
+	SevoSchema **readers;
+} SevoTenantMap;
 
 uint64		sevo_cache_generation = 1;
 
@@ -103,7 +97,8 @@ bool		sevo_cache_ready = false;	/* sevo_cache_valid && initialised */
 
 /* The tenant map; its context is a child of sevo_cache_cxt. */
 static MemoryContext sevo_tenant_cxt = NULL;
-static sevo_tenants_hash *sevo_tenants = NULL;
+static SevoTenantMap *sevo_tenants = NULL;
+static uint64 sevo_tenant_map_ids = 0;	/* SevoTenantMap.id of the last map */
 static bool sevo_tenants_complete = false;	/* holds every active tenant */
 static int	sevo_tenants_misses = 0;	/* SPI lookups since emptied */
 static SPIPlanPtr sevo_tenant_plan = NULL;	/* kept across resets */
@@ -137,7 +132,16 @@ sevo_tenant_map_create(void)
 												ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(sevo_tenant_cxt);
-	sevo_tenants = sevo_tenants_create(sevo_tenant_cxt, 1024, NULL);
+	sevo_tenants = MemoryContextAlloc(sevo_tenant_cxt, sizeof(SevoTenantMap));
+	sevo_tenants->id = ++sevo_tenant_map_ids;
+	sevo_tenants->mask = 1024 - 1;
+	sevo_tenants->members = 0;
+	sevo_tenants->slots = MemoryContextAllocZero(sevo_tenant_cxt,
+												 1024 * sizeof(SevoTenantSlot));
+	sevo_tenants->nreaders = 0;
+	sevo_tenants->readers_cap = 16;
+	sevo_tenants->readers = MemoryContextAllocZero(sevo_tenant_cxt,
+												   16 * sizeof(SevoSchema *));
 	sevo_tenants_complete = false;
 	sevo_tenants_misses = 0;
 }
@@ -269,6 +273,8 @@ sevo_schema_load(const char *schema_id)
 		entry->version = (uint32) version;
 		entry->codec = compiled;
 		entry->plans = NULL;
+		entry->tenant_map_id = 0;
+		entry->tenant_map_index = 0;
 	}
 	SPI_finish();
 	return entry;
@@ -415,37 +421,148 @@ sevo_tenant_lookup(const char *tenant, int len)
 	return result;
 }
 
+/* A tenant id of up to 8 bytes as a zero-padded word. */
+static inline uint64
+sevo_tenant_word(const char *tenant, uint32 len)
+{
+	uint64		w = 0;
+	uint32		i;
+
+	/* byte by byte: a variable-length memcpy stalls the load that follows */
+	for (i = 0; i < len; i++)
+		w |= (uint64) (uint8) tenant[i] << (8 * i);
+	return w;
+}
+
+/* A 64-bit mix (the splitmix64 finaliser). */
+static inline uint64
+sevo_mix64(uint64 x)
+{
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+/* The slot hash of a tenant id: never 0. */
+static inline uint32
+sevo_tenant_hash(const char *tenant, uint32 len, uint64 word)
+{
+	uint32		h;
+
+	if (len <= 8)
+		h = (uint32) (sevo_mix64(word ^ ((uint64) len << 59)) >> 32);
+	else
+		h = hash_bytes((const unsigned char *) tenant, (int) len);
+	return h == 0 ? 1 : h;
+}
+
+/* The slot of a tenant in the map, or NULL. */
+static inline SevoTenantSlot *
+sevo_tenant_map_find(const char *tenant, uint32 len)
+{
+	uint64		word = len <= 8 ? sevo_tenant_word(tenant, len) : 0;
+	uint32		h = sevo_tenant_hash(tenant, len, word);
+	uint32		i = h & sevo_tenants->mask;
+
+	for (;;)
+	{
+		SevoTenantSlot *slot = &sevo_tenants->slots[i];
+
+		if (slot->hash == 0)
+			return NULL;
+		if (slot->hash == h && slot->len == len &&
+			(len <= 8 ? slot->key.word == word
+			 : memcmp(slot->key.ext, tenant, len) == 0))
+			return slot;
+		i = (i + 1) & sevo_tenants->mask;
+	}
+}
+
+/* Places a slot's contents in a table it is not in (growing, adding). */
+static void
+sevo_tenant_slot_place(SevoTenantSlot *slots, uint32 mask,
+					   const SevoTenantSlot *src)
+{
+	uint32		i = src->hash & mask;
+
+	while (slots[i].hash != 0)
+		i = (i + 1) & mask;
+	slots[i] = *src;
+}
+
 /* Adds a tenant to the map, emptying the map first when it is full. */
 static void
 sevo_tenant_map_add(const char *tenant, uint32 len, SevoSchema *schema)
 {
-	SevoTenantKey key;
-	SevoTenantEntry *te;
-	bool		found;
+	SevoTenantSlot slot;
+	SevoTenantSlot *found;
+	uint16		reader = 0;
 
-	if (sevo_tenants->members >= (uint32) sevo_tenant_cache_size)
+	if (sevo_tenants->members >= (uint32) sevo_tenant_cache_size ||
+		(schema != NULL && schema->tenant_map_id != sevo_tenants->id &&
+		 sevo_tenants->nreaders >= SEVO_TENANT_MAX_READERS))
 		sevo_tenant_map_create();
-	key.len = len;
-	key.ext = tenant;
-	te = sevo_tenants_insert(sevo_tenants, key, &found);
-	if (!found)
-	{
-		/* the entry holds its own copy of the bytes */
-		te->key.len = len;
-		if (len <= SEVO_TENANT_INLINE)
-		{
-			memcpy(te->key.inl, tenant, len);
-			te->key.ext = NULL;
-		}
-		else
-		{
-			char	   *copy = MemoryContextAlloc(sevo_tenant_cxt, len);
 
-			memcpy(copy, tenant, len);
-			te->key.ext = copy;
+	/* the reader's index in this map */
+	if (schema != NULL)
+	{
+		if (schema->tenant_map_id != sevo_tenants->id)
+		{
+			if (sevo_tenants->nreaders + 1 >= sevo_tenants->readers_cap)
+			{
+				sevo_tenants->readers_cap *= 2;
+				sevo_tenants->readers = repalloc(sevo_tenants->readers,
+												 sevo_tenants->readers_cap * sizeof(SevoSchema *));
+			}
+			schema->tenant_map_id = sevo_tenants->id;
+			schema->tenant_map_index = (uint16) ++sevo_tenants->nreaders;
+			sevo_tenants->readers[schema->tenant_map_index] = schema;
 		}
+		reader = schema->tenant_map_index;
 	}
-	te->schema = schema;
+
+	found = sevo_tenant_map_find(tenant, len);
+	if (found != NULL)
+	{
+		found->reader = reader;
+		return;
+	}
+
+	/* keep the table at most three quarters full */
+	if ((uint64) (sevo_tenants->members + 1) * 4 > ((uint64) sevo_tenants->mask + 1) * 3)
+	{
+		uint32		newmask = sevo_tenants->mask * 2 + 1;
+		SevoTenantSlot *newslots;
+		uint32		i;
+
+		newslots = MemoryContextAllocExtended(sevo_tenant_cxt,
+											  ((Size) newmask + 1) * sizeof(SevoTenantSlot),
+											  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		for (i = 0; i <= sevo_tenants->mask; i++)
+			if (sevo_tenants->slots[i].hash != 0)
+				sevo_tenant_slot_place(newslots, newmask, &sevo_tenants->slots[i]);
+		pfree(sevo_tenants->slots);
+		sevo_tenants->slots = newslots;
+		sevo_tenants->mask = newmask;
+	}
+
+	slot.len = (uint16) len;
+	if (len <= 8)
+		slot.key.word = sevo_tenant_word(tenant, len);
+	else
+	{
+		char	   *copy = MemoryContextAlloc(sevo_tenant_cxt, len);
+
+		memcpy(copy, tenant, len);
+		slot.key.ext = copy;
+	}
+	slot.hash = sevo_tenant_hash(tenant, len, len <= 8 ? slot.key.word : 0);
+	slot.reader = reader;
+	sevo_tenant_slot_place(sevo_tenants->slots, sevo_tenants->mask, &slot);
+	sevo_tenants->members++;
 }
 
 /*
@@ -533,20 +650,17 @@ sevo_tenant_schema(const char *tenant, int len, bool missing_ok)
 
 	if (len < SEVO_TENANT_KEYLEN)
 	{
-		SevoTenantKey key;
-		SevoTenantEntry *te;
+		SevoTenantSlot *te;
 
-		key.ext = tenant;
-		key.len = (uint32) len;
-		te = sevo_tenants_lookup(sevo_tenants, key);
+		te = sevo_tenant_map_find(tenant, (uint32) len);
 		if (te == NULL && !sevo_tenants_complete &&
 			++sevo_tenants_misses == SEVO_BULK_AFTER)
 		{
 			sevo_tenant_map_load_all();
-			te = sevo_tenants_lookup(sevo_tenants, key);
+			te = sevo_tenant_map_find(tenant, (uint32) len);
 		}
 		if (te != NULL)
-			schema = te->schema;
+			schema = sevo_tenants->readers[te->reader];
 		else if (!sevo_tenants_complete)
 		{
 			char	   *id = sevo_tenant_lookup(tenant, len);

@@ -68,6 +68,8 @@ struct SevoSchema
 	uint32		version;
 	codec_schema *codec;
 	SevoPlan   *plans;			/* per message version, built on demand */
+	uint64		tenant_map_id;	/* tenant map tenant_map_index is valid in */
+	uint16		tenant_map_index;	/* this reader's index there (cache.c) */
 };
 
 /* Call at the top of every SQL entry point: drops a stale cache. */

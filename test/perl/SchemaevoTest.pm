@@ -9,7 +9,6 @@ package SchemaevoTest;
 
 use strict;
 use warnings;
-use File::Path qw(rmtree);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -20,7 +19,7 @@ use Exporter 'import';
 our @EXPORT = qw(make_cluster make_node configure_node init_members
   members_json wait_voting wait_applied wait_until all_equal wait_converged
   node_state psql_ok psql_result promote_ok register_versions crash_node
-  history_rows applied_slot drive_clients logs_clean);
+  history_rows applied_slot drive_clients logs_clean pause_node resume_node);
 
 # The installed library, to notice a `make install` during the test: a
 # node restarted after it runs other code than the ones started before.
@@ -290,6 +289,29 @@ sub crash_node
 	return;
 }
 
+# pause_node($node): SIGSTOP to the postmaster and every process it
+# started, as a long stall (a VM paused, a swap storm) would: its peers
+# time out on it and choose without it, and it must find out when it
+# resumes (resume_node) that the world moved on.
+sub pause_node
+{
+	my ($node) = @_;
+	my $pm = $node->{_pid};
+	die "node " . $node->name . " is not running" unless defined $pm;
+	$node->{schemaevo_paused} = [ $pm, children_of($pm) ];
+	kill('STOP', $pm);		# first, so that it forks no one meanwhile
+	kill('STOP', @{ $node->{schemaevo_paused} });
+	return;
+}
+
+sub resume_node
+{
+	my ($node) = @_;
+	my $pids = delete $node->{schemaevo_paused} or die "node " . $node->name . " is not paused";
+	kill('CONT', @$pids);
+	return;
+}
+
 # Whether $pid runs: a zombie (exited, not yet reaped by whoever inherited
 # it) holds no shared memory and counts as gone.
 sub process_alive
@@ -359,7 +381,11 @@ sub drive_clients
 	{
 		$_->pump for @$clients;
 		return 1 if $until->();
-		die "timed out waiting for " . ($what // 'clients') if time() > $deadline;
+		if (time() > $deadline)
+		{
+			diag($_->describe) for grep { $_->busy } @$clients;
+			die "timed out waiting for " . ($what // 'clients');
+		}
 		usleep(10_000);
 	}
 }
@@ -454,12 +480,23 @@ sub parse
 	{
 		my $line = $1;
 		my $r = $self->{inflight};
-		if ($line =~ /^\@\@(OK|ERR) (\S+)(?: (\S+) (.*))?$/ && $r && $2 eq $r->{tag})
+		if ($line =~ /^\@\@(OK|ERR) (\S+)(?: (\S*) (.*))?$/ && $r && $2 eq $r->{tag})
 		{
 			$r->{status} = $1 eq 'OK' ? 'ok' : 'error';
 			($r->{sqlstate}, $r->{message}) = ($3, $4) if $1 eq 'ERR';
 			$r->{finished} = time();
 			$self->{inflight} = undef;
+
+			# no SQLSTATE: psql lost the connection (the server died while
+			# the session was idle, and psql only noticed when it sent
+			# this statement); the session is over, the statement in doubt
+			if ($1 eq 'ERR' && defined $3 && $3 eq '')
+			{
+				$r->{status} = 'unknown';
+				$self->{dead} = 1;
+				eval { $self->{h}->kill_kill; $self->{h}->finish };
+				return;
+			}
 		}
 		elsif ($r)
 		{
@@ -467,6 +504,16 @@ sub parse
 		}
 	}
 	return;
+}
+
+# The session's state, for a diagnostic.
+sub describe
+{
+	my ($self) = @_;
+	my $r = $self->{inflight};
+	return sprintf("client %s: %s, %d queued, running: %s, unread output: [%s], stderr: [%s]",
+		$self->{name}, $self->{dead} ? 'dead' : 'alive', scalar @{ $self->{queue} },
+		$r ? "$r->{tag} $r->{sql}" : '-', $self->{out}, $self->{err});
 }
 
 # Ends the session after the queued statements.

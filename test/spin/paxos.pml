@@ -122,12 +122,11 @@
 #define RQ_ACCEPT	2
 #define RQ_LEARN	3
 
-#define P2_CHOSEN	1
-#define P2_FAILED	2
-#define P2_BEHIND	3
-#define P1_LEAD		4
-#define P1_FAIL		5
-#define P1_CATCHUP	6
+/* where a proposer is (Proposer.pc) */
+#define PC_IDLE			0	/* between pw_propose calls */
+#define PC_P1_WAIT		1	/* prepares out, local promise made */
+#define PC_P2_LOCAL		2	/* accepts out, local accept next */
+#define PC_P2_WAIT		3	/* local accept done */
 
 /* a value: proposer, slot, attempt, batch (0) or gap no-op (1); 0 = none */
 #define VALUE(p, s, att, noop) \
@@ -136,8 +135,6 @@
 #define VATT(v)		((((v) - 1) / 2) % ROUNDS)
 #define VSLOT(v)	((((v) - 1) / 2 / ROUNDS) % NS + 1)
 #define VPROP(v)	(((v) - 1) / 2 / ROUNDS / NS)
-/* the bit of a value in originated[its slot] */
-#define VBIT(v)		(1 << ((VPROP(v) * ROUNDS + VATT(v)) * 2 + VNOOP(v)))
 
 /* ---- durable state of every node ---- */
 byte promised[NA];			/* acceptor_state.promised */
@@ -178,9 +175,9 @@ byte r_c2[NP * (NS + 1)];
 
 /* ---- observers ---- */
 byte attempts;				/* phase-1 attempts so far (the bound) */
+byte gatt[NP];				/* each proposer's attempts (validity) */
 byte decided[NS + 1];		/* the value a proposer decided */
 byte paxchosen[NS + 1];		/* a value a majority accepted in one ballot */
-int originated[NS + 1];		/* values proposed first-hand, per slot */
 
 #ifdef AMNESIA
 bool amnesia_done;
@@ -451,7 +448,7 @@ inline decide(y_s, y_v)
 {
 	assert(decided[y_s] == 0 || decided[y_s] == (y_v));
 	assert(paxchosen[y_s] == 0 || paxchosen[y_s] == (y_v));
-	assert((y_v) != 0 && VSLOT(y_v) == (y_s) && (originated[y_s] & VBIT(y_v)) != 0);
+	assert((y_v) != 0 && VSLOT(y_v) == (y_s) && VATT(y_v) < gatt[VPROP(y_v)]);
 	decided[y_s] = (y_v)
 }
 
@@ -472,44 +469,89 @@ inline broadcast_learn(y_p, y_s, y_v)
 	x_bk = 0
 }
 
-/*
- * pw_phase2(s, v) under `ballot`, setting res, in three steps: the
- * accepts go out; the local accept commits; the round ends (whenever:
- * enough replies, or the timeout) and the replies that came are counted.
- */
-inline phase2(y_s2, y_v2)
+/* pw_phase2, first step: the accepts of (ballot, s, v) go to every peer */
+inline send_accepts()
 {
-	d_step {
-		for (x_t : 0 .. NA - 1) {
-			if
-			:: x_t != p -> send(CN(p, x_t), RQ_ACCEPT, ballot, y_s2, y_v2)
-			:: else -> skip
-			fi
-		};
-		skip
-	}
-	d_step {
-		acc_accept(p, p, ballot, y_s2, y_v2, 1)
-	}
-	d_step {
-		setmax(mround, r_prom[p]);
-		setmax(pcmax, r_cmax[p]);
+	for (x_t : 0 .. NA - 1) {
 		if
-		:: r_n[p] >= MAJ ->
-			decide(y_s2, y_v2);
-			learn_at(p, y_s2, y_v2);
-			broadcast_learn(p, y_s2, y_v2);
-			res = P2_CHOSEN
-		:: else ->
-			res = (r_behind[p] -> P2_BEHIND : P2_FAILED)
-		fi;
-		end_round(p)
-	}
+		:: x_t != p -> send(CN(p, x_t), RQ_ACCEPT, ballot, s, v)
+		:: else -> skip
+		fi
+	};
+	skip
 }
 
-/* the log worker of node p (pw_step, pw_propose) */
+/* after phase 1: slot s gets the value the promises reported, or a no-op */
+inline pick_value()
+{
+	v = pv[s];
+	pv[s] = 0;
+	if
+	:: v == 0 -> v = VALUE(p, s, att, 1)
+	:: else -> skip
+	fi
+}
+
+/* the next slot to propose while leading: again, or a new batch */
+inline propose_next()
+{
+#ifdef DECIDE_FROM_PROMISES
+	do
+	:: s <= top && (dfp & (1 << s)) != 0 -> s++; next = s
+	:: else -> break
+	od;
+#endif
+	if
+	:: s <= top ->
+		pick_value();
+		send_accepts();
+		pc = PC_P2_LOCAL
+	:: else ->
+		top = 0;
+		from = 0;
+#ifdef DECIDE_FROM_PROMISES
+		dfp = 0;
+#endif
+		if
+		:: s <= NS ->
+			/* pw_propose: the pending requests' batch at pw_next_slot */
+			v = VALUE(p, s, att, 0);
+			send_accepts();
+			pc = PC_P2_LOCAL
+		:: else ->
+			s = 0;
+			v = 0;
+			pc = PC_IDLE
+		fi
+	fi
+}
+
+/* pw_backoff: step down */
+inline backoff()
+{
+	leader = 0;
+	ballot = 0;
+	v = 0;
+	s = 0;
+	top = 0;
+	from = 0;
+#ifdef DECIDE_FROM_PROMISES
+	dfp = 0;
+#endif
+	for (x_t : 1 .. NS) {
+		pv[x_t] = 0
+	};
+	pc = PC_IDLE
+}
+
+/*
+ * The log worker of node p: pw_step / pw_propose / pw_phase1 / pw_phase2
+ * as a machine whose every transition is one atomic step; a round ends
+ * (enough replies, or the timeout) at any time after it began.
+ */
 proctype Proposer(byte p)
 {
+	byte pc;
 	byte att;			/* this proposer's phase-1 attempts */
 	byte restarts;
 	byte mround;		/* ROUND(pw_max_promise) */
@@ -517,224 +559,152 @@ proctype Proposer(byte p)
 	bool leader;		/* pw_leader */
 	byte ballot;		/* pw_ballot */
 	byte next;			/* pw_next_slot */
-	byte from;
-	byte top;
-	byte s;
-	byte v;
-	byte res;
+	byte from;			/* phase 1's from_slot */
+	byte top;			/* the last slot a promise reported */
+	byte s;				/* the slot in phase 2 */
+	byte v;				/* its value */
 	byte pv[NS + 1];	/* what phase 1 must propose again, per slot */
 #ifdef DECIDE_FROM_PROMISES
 	byte dfp;			/* slots decided from the promises */
 #endif
 
-end_loop:
+end_idle:
 	do
-	:: applied[p] < NS && voting[p] &&
-	   ((leader && next == applied[p] + 1) || attempts < ROUNDS) ->
-		if
-		:: leader && next == applied[p] + 1 -> skip
-		:: else ->
-			/*
-			 * pw_phase1: a ballot above every promise seen (maybe just
-			 * raised by a status round), and the prepares go out
-			 */
+	/* pw_propose when not leading: pw_phase1 sends its prepares */
+	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
+	   !(leader && next == applied[p] + 1) && attempts < ROUNDS ->
+		atomic {
+			/* maybe a status round just raised pw_max_promise */
 			if
 			:: skip
-			:: d_step {
-				setmax(mround, promised[(p + 1) % NA] >> 2);
-				setmax(mround, promised[(p + 2) % NA] >> 2)
-			   }
+			:: setmax(mround, promised[(p + 1) % NA] >> 2);
+			   setmax(mround, promised[(p + 2) % NA] >> 2)
 			fi;
-			d_step {
-				leader = 0;
-				attempts++;
-				att++;
-				from = applied[p] + 1;
-				ballot = (mround + 1) * 4 + p + 1;
-				for (x_t : 0 .. NA - 1) {
-					if
-					:: x_t != p -> send(CN(p, x_t), RQ_PREPARE, ballot, from, 0)
-					:: else -> skip
-					fi
-				};
-				skip
-			}
-			/* the local prepare, in a transaction of its own */
-			d_step {
-				acc_prepare(p, p, ballot, from, 1)
-			}
-			/* the round ends; what did the replies say? */
-			d_step {
-				setmax(mround, r_prom[p]);
-				setmax(pcmax, r_cmax[p]);
-				top = from - 1;
-				for (x_t : 1 .. NS) {
-					pv[x_t] = r_pv[PS(p, x_t)];
-					if
-					:: pv[x_t] != 0 -> top = x_t
-					:: else -> skip
-					fi
-				};
-#ifdef DECIDE_FROM_PROMISES
-				/*
-				 * BROKEN: a value that a majority of the grants reported
-				 * is taken as chosen, whatever its ballots.
-				 */
+			leader = 0;
+			attempts++;
+			att++;
+			gatt[p] = att;
+			from = applied[p] + 1;
+			ballot = (mround + 1) * 4 + p + 1;
+			for (x_t : 0 .. NA - 1) {
 				if
-				:: r_n[p] >= MAJ && pcmax < from ->
-					for (x_t : 1 .. NS) {
-						x_u = 0;
-						if
-						:: r_c1[PS(p, x_t)] >= MAJ -> x_u = r_v1[PS(p, x_t)]
-						:: r_c2[PS(p, x_t)] >= MAJ -> x_u = r_v2[PS(p, x_t)]
-						:: else -> skip
-						fi;
-						if
-						:: x_u != 0 && logv[IDX(p, x_t)] == 0 ->
-							decide(x_t, x_u);
-							learn_at(p, x_t, x_u);
-							dfp = dfp | (1 << x_t)
-						:: else -> skip
-						fi
-					};
-					x_u = 0
+				:: x_t != p -> send(CN(p, x_t), RQ_PREPARE, ballot, from, 0)
 				:: else -> skip
-				fi;
-#endif
-#ifdef NO_CHOSEN_MAX_CHECK
+				fi
+			};
+			/* the local prepare, in a transaction of its own */
+			acc_prepare(p, p, ballot, from, 1);
+			pc = PC_P1_WAIT
+		}
+
+	/* pw_propose when leading: the next batch at pw_next_slot */
+	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
+	   leader && next == applied[p] + 1 ->
+		d_step {
+			s = next;
+			v = VALUE(p, s, att, 0);
+			send_accepts();
+			pc = PC_P2_LOCAL
+		}
+
+	/* phase 1's round ends: catch up, fail, or lead */
+	:: pc == PC_P1_WAIT ->
+		d_step {
+			setmax(mround, r_prom[p]);
+			setmax(pcmax, r_cmax[p]);
+			top = from - 1;
+			for (x_t : 1 .. NS) {
+				pv[x_t] = r_pv[PS(p, x_t)];
 				if
-				:: r_n[p] < MAJ -> res = P1_FAIL
-				:: else -> res = P1_LEAD
-				fi;
-#else
-				if
-				:: pcmax >= from -> res = P1_CATCHUP
-				:: else ->
-					if
-					:: r_n[p] < MAJ -> res = P1_FAIL
-					:: else -> res = P1_LEAD
-					fi
-				fi;
-#endif
-				end_round(p)
-			}
+				:: pv[x_t] != 0 -> top = x_t
+				:: else -> skip
+				fi
+			};
+#ifdef DECIDE_FROM_PROMISES
+			/*
+			 * BROKEN: a value that a majority of the grants reported is
+			 * taken as chosen, whatever its ballots.
+			 */
 			if
-			:: res == P1_CATCHUP ->
-				d_step { catch_up(p) }
-				goto backoff
-			:: res == P1_FAIL -> goto backoff
-			:: res == P1_LEAD -> skip
+			:: r_n[p] >= MAJ && pcmax < from ->
+				for (x_t : 1 .. NS) {
+					x_u = 0;
+					if
+					:: r_c1[PS(p, x_t)] >= MAJ -> x_u = r_v1[PS(p, x_t)]
+					:: r_c2[PS(p, x_t)] >= MAJ -> x_u = r_v2[PS(p, x_t)]
+					:: else -> skip
+					fi;
+					if
+					:: x_u != 0 && logv[IDX(p, x_t)] == 0 ->
+						decide(x_t, x_u);
+						learn_at(p, x_t, x_u);
+						dfp = dfp | (1 << x_t)
+					:: else -> skip
+					fi
+				};
+				x_u = 0
+			:: else -> skip
 			fi;
-			d_step {
+#endif
+			x_hc = r_n[p];
+			end_round(p);
+#ifndef NO_CHOSEN_MAX_CHECK
+			if
+			:: pcmax >= from ->
+				/* a peer has chosen entries we lack: catch up instead */
+				catch_up(p);
+				x_hc = 0
+			:: else -> skip
+			fi;
+#endif
+			if
+			:: x_hc >= MAJ ->
+				/* we lead: propose again what the promises reported */
 				leader = 1;
 				next = from;
 				s = from;
-				res = 0
-			}
-			/* propose again what the promises reported; no-ops in gaps */
-			do
-			:: s <= top ->
-				d_step {
-					v = pv[s];
-					pv[s] = 0;
-					if
-					:: v == 0 ->
-						v = VALUE(p, s, att, 1);
-						originated[s] = originated[s] | VBIT(v)
-					:: else -> skip
-					fi
-				}
-#ifdef DECIDE_FROM_PROMISES
-				if
-				:: (dfp & (1 << s)) != 0 ->
-					res = P2_CHOSEN		/* decided from the promises */
-				:: else -> phase2(s, v)
-				fi;
-#else
-				phase2(s, v);
-#endif
-				if
-				:: res == P2_CHOSEN -> d_step { next = s + 1; s++; v = 0; res = 0 }
-				:: else -> goto backoff
-				fi
-			:: else -> break
-			od;
-			skip;
-			d_step {
-				top = 0;
-				from = 0;
-				s = 0
-			}
-#ifdef DECIDE_FROM_PROMISES
-			dfp = 0;
-#endif
-		fi;
-		/* the batch of pending requests (or a repair no-op) at next */
-		if
-		:: next <= NS ->
-			d_step {
-				v = VALUE(p, next, att, 0);
-				originated[next] = originated[next] | VBIT(v)
-			}
-			phase2(next, v);
-			if
-			:: res == P2_CHOSEN -> d_step { next++; v = 0; res = 0 }
-			:: res == P2_BEHIND ->
-				d_step { catch_up(p) }
-				goto backoff
-			:: else -> goto backoff
-			fi
-		:: else -> skip
-		fi;
-		goto done;
-backoff:
-		skip;
-#ifdef DECIDE_FROM_PROMISES
-		dfp = 0;
-#endif
-		d_step {
-			/* pw_backoff */
-			leader = 0;
-			ballot = 0;
-			v = 0;
-			res = 0;
-			s = 0;
-			top = 0;
-			from = 0;
-			for (x_t : 1 .. NS) {
-				pv[x_t] = 0
-			};
-			skip
+				propose_next()
+			:: else ->
+				backoff()
+			fi;
+			x_hc = 0
 		}
-done:
-		skip
 
-	/*
-	 * pw_status_round, when it would change anything here (its effect on
-	 * pw_max_promise is taken at the start of phase 1, above)
-	 */
-	:: voting[p] && applied[p] < NS &&
-	   (logv[IDX((p + 1) % NA, applied[p] + 1)] != 0 ||
-	    logv[IDX((p + 2) % NA, applied[p] + 1)] != 0 ||
-	    pcmax > applied[p]) ->
+	/* pw_phase2: the local accept, in a transaction of its own */
+	:: pc == PC_P2_LOCAL ->
 		d_step {
-			x_u = applied[p];
-			for (x_sv : 0 .. NA - 1) {
+			acc_accept(p, p, ballot, s, v, 1);
+			pc = PC_P2_WAIT
+		}
+
+	/* pw_phase2's round ends: chosen on a majority in this ballot */
+	:: pc == PC_P2_WAIT ->
+		d_step {
+			setmax(mround, r_prom[p]);
+			setmax(pcmax, r_cmax[p]);
+			if
+			:: r_n[p] >= MAJ ->
+				decide(s, v);
+				learn_at(p, s, v);
+				broadcast_learn(p, s, v);
+				end_round(p);
+				s++;
+				next = s;
+				propose_next()
+			:: else ->
+				x_hc = r_behind[p];
+				end_round(p);
 				if
-				:: x_sv != p ->
-					cmax_of(x_sv, x_hk);
-					setmax(x_u, x_hk)
+				:: x_hc -> catch_up(p)		/* P2_BEHIND */
 				:: else -> skip
-				fi
-			};
-			pcmax = x_u;
-			catch_up(p);
-			x_u = 0;
-			x_hk = 0
+				fi;
+				x_hc = 0;
+				backoff()
+			fi
 		}
 
 	/* the worker exits and the postmaster starts a new one */
-	:: restarts < MAXRESTART ->
+	:: pc == PC_IDLE && restarts < MAXRESTART ->
 		d_step {
 			restarts++;
 			leader = 0;
@@ -782,10 +752,6 @@ end_net:
 	:: d_step { cq_kind[CN(0, 2)] != RQ_NONE -> deliver(CN(0, 2)) }
 	:: d_step { cq_kind[CN(1, 0)] != RQ_NONE -> deliver(CN(1, 0)) }
 	:: d_step { cq_kind[CN(1, 2)] != RQ_NONE -> deliver(CN(1, 2)) }
-	/* node 2's worker: status round and catch-up */
-	:: voting[2] && applied[2] < NS &&
-	   (logv[IDX(0, applied[2] + 1)] != 0 || logv[IDX(1, applied[2] + 1)] != 0) ->
-		d_step { catch_up(2) }
 #ifdef AMNESIA
 	/* node 2 loses its data directory; the queries on it are lost */
 	:: !amnesia_done ->

@@ -311,6 +311,19 @@ pw_node_slot(const char *name)
 
 /* ---- applying and answering ---- */
 
+/* Publishes that this node has applied up to `applied`. */
+static void
+pw_note_applied(int64 applied)
+{
+	if (applied == pw_applied)
+		return;
+	pw_applied = applied;
+	pw_last_progress = GetCurrentTimestamp();
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	paxos_shared->applied_slot = applied;
+	LWLockRelease(paxos_shared->lock);
+}
+
 /* Applies every chosen entry that follows the applied slot, one transaction each. */
 static void
 pw_apply_pending(void)
@@ -334,14 +347,7 @@ pw_apply_pending(void)
 			applied++;
 		}
 		pw_commit();
-		if (applied != pw_applied)
-		{
-			pw_applied = applied;
-			pw_last_progress = GetCurrentTimestamp();
-			LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
-			paxos_shared->applied_slot = applied;
-			LWLockRelease(paxos_shared->lock);
-		}
+		pw_note_applied(applied);
 		if (!more)
 			break;
 	}
@@ -790,12 +796,21 @@ pw_phase2(int64 slot, Jsonb *value)
 
 	if (accepted >= pw_majority)
 	{
+		bool		applied;
+
+		/* record and, when it is next in line, apply it: one commit */
 		pw_begin();
 		paxos_log_insert(slot, value);
+		applied = paxos_applied_slot() == slot - 1;
+		if (applied)
+			(void) paxos_apply(slot);
 		pw_commit();
-		pw_apply_pending();
-		pw_complete_requests();
 		pw_broadcast_learn(slot, vtext);
+		if (applied)
+			pw_note_applied(slot);
+		else
+			pw_apply_pending();
+		pw_complete_requests();
 		return P2_CHOSEN;
 	}
 	return behind ? P2_BEHIND : P2_FAILED;

@@ -531,6 +531,7 @@ inline backoff()
 {
 	leader = 0;
 	ballot = 0;
+	next = 0;
 	v = 0;
 	s = 0;
 	top = 0;
@@ -542,6 +543,26 @@ inline backoff()
 		pv[x_t] = 0
 	};
 	pc = PC_IDLE
+}
+
+/* pw_phase1, first step: a ballot above every promise seen, prepares out */
+inline phase1_start()
+{
+	leader = 0;
+	attempts++;
+	att++;
+	gatt[p] = att;
+	from = applied[p] + 1;
+	ballot = (mround + 1) * 4 + p + 1;
+	for (x_t : 0 .. NA - 1) {
+		if
+		:: x_t != p -> send(CN(p, x_t), RQ_PREPARE, ballot, from, 0)
+		:: else -> skip
+		fi
+	};
+	/* the local prepare, in a transaction of its own */
+	acc_prepare(p, p, ballot, from, 1);
+	pc = PC_P1_WAIT
 }
 
 /*
@@ -573,28 +594,20 @@ end_idle:
 	/* pw_propose when not leading: pw_phase1 sends its prepares */
 	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
 	   !(leader && next == applied[p] + 1) && attempts < ROUNDS ->
-		atomic {
-			/* maybe a status round just raised pw_max_promise */
-			if
-			:: skip
-			:: setmax(mround, promised[(p + 1) % NA] >> 2);
-			   setmax(mround, promised[(p + 2) % NA] >> 2)
-			fi;
-			leader = 0;
-			attempts++;
-			att++;
-			gatt[p] = att;
-			from = applied[p] + 1;
-			ballot = (mround + 1) * 4 + p + 1;
-			for (x_t : 0 .. NA - 1) {
-				if
-				:: x_t != p -> send(CN(p, x_t), RQ_PREPARE, ballot, from, 0)
-				:: else -> skip
-				fi
-			};
-			/* the local prepare, in a transaction of its own */
-			acc_prepare(p, p, ballot, from, 1);
-			pc = PC_P1_WAIT
+		d_step { phase1_start() }
+
+	/*
+	 * The worker exited and the postmaster started a new one, which
+	 * starts with phase 1: pw_leader, pw_max_promise and
+	 * pw_peer_chosen_max are lost; durable state stays.
+	 */
+	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
+	   restarts < MAXRESTART && attempts < ROUNDS ->
+		d_step {
+			restarts++;
+			mround = 0;
+			pcmax = 0;
+			phase1_start()
 		}
 
 	/* pw_propose when leading: the next batch at pw_next_slot */
@@ -648,6 +661,10 @@ end_idle:
 #endif
 			x_hc = r_n[p];
 			end_round(p);
+			if
+			:: pcmax <= applied[p] -> pcmax = 0	/* no news: forget it */
+			:: else -> skip
+			fi;
 #ifndef NO_CHOSEN_MAX_CHECK
 			if
 			:: pcmax >= from ->
@@ -683,6 +700,10 @@ end_idle:
 			setmax(mround, r_prom[p]);
 			setmax(pcmax, r_cmax[p]);
 			if
+			:: pcmax <= applied[p] -> pcmax = 0	/* no news: forget it */
+			:: else -> skip
+			fi;
+			if
 			:: r_n[p] >= MAJ ->
 				decide(s, v);
 				learn_at(p, s, v);
@@ -701,18 +722,6 @@ end_idle:
 				x_hc = 0;
 				backoff()
 			fi
-		}
-
-	/* the worker exits and the postmaster starts a new one */
-	:: pc == PC_IDLE && restarts < MAXRESTART ->
-		d_step {
-			restarts++;
-			leader = 0;
-			mround = 0;
-			pcmax = 0;
-			next = 0;
-			ballot = 0;
-			end_round(p)
 		}
 	od
 }

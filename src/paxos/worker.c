@@ -837,6 +837,45 @@ pw_value(List *commands)
 	return pw_parse(buf.data);
 }
 
+/* A value a promise reported: accepted for `slot` under `ballot`. */
+typedef struct PwAccepted
+{
+	int64		slot;
+	int64		ballot;
+	Jsonb	   *value;
+} PwAccepted;
+
+/* Every value the granted promises among `replies` reported. */
+static List *
+pw_granted_values(Jsonb **replies, int nreplies)
+{
+	List	   *values = NIL;
+	int			i;
+
+	for (i = 0; i < nreplies; i++)
+	{
+		JsonbValue *acc;
+		int			k;
+
+		if (!pw_get_bool(replies[i], "ok"))
+			continue;
+		acc = pw_get(replies[i], "accepted");
+		if (acc == NULL || acc->type != jbvBinary)
+			continue;
+		for (k = 0; k < (int) JsonContainerSize(acc->val.binary.data); k++)
+		{
+			Jsonb	   *e = JsonbValueToJsonb(getIthJsonbValueFromContainer(acc->val.binary.data, k));
+			PwAccepted *a = palloc(sizeof(PwAccepted));
+
+			a->slot = pw_get_int(e, "slot");
+			a->ballot = pw_get_int(e, "ballot");
+			a->value = JsonbValueToJsonb(pw_get(e, "value"));
+			values = lappend(values, a);
+		}
+	}
+	return values;
+}
+
 /*
  * Phase 1 for every slot from the one after our applied slot; on success we
  * lead, and every value a promise reported has been chosen again under our
@@ -857,6 +896,8 @@ pw_phase1(void)
 	int64		top = from - 1;
 	int64		slot;
 	int			i;
+	List	   *accepted;
+	ListCell   *lc;
 
 	round = PAXOS_BALLOT_ROUND(pw_max_promise) + 1;
 	ballot = PAXOS_BALLOT(round, pw_m.members[pw_m.self].index);
@@ -901,44 +942,27 @@ pw_phase1(void)
 	pw_leader = true;
 	pw_next_slot = from;
 
-	/* the highest slot any granted promise reported a value for */
-	for (i = 0; i < nreplies; i++)
-	{
-		JsonbValue *acc = pw_get_bool(replies[i], "ok") ? pw_get(replies[i], "accepted") : NULL;
-		int			k;
+	/*
+	 * Per slot, the value of the highest ballot any granted promise
+	 * reported; propose each again under our ballot.
+	 */
+	accepted = pw_granted_values(replies, nreplies);
+	foreach(lc, accepted)
+		top = Max(top, ((PwAccepted *) lfirst(lc))->slot);
 
-		if (acc == NULL || acc->type != jbvBinary)
-			continue;
-		for (k = 0; k < (int) JsonContainerSize(acc->val.binary.data); k++)
-		{
-			Jsonb	   *e = JsonbValueToJsonb(getIthJsonbValueFromContainer(acc->val.binary.data, k));
-
-			top = Max(top, pw_get_int(e, "slot"));
-		}
-	}
-
-	/* propose again, under our ballot, what the promises reported */
 	for (slot = from; slot <= top; slot++)
 	{
 		Jsonb	   *best = NULL;
 		int64		best_ballot = -1;
 
-		for (i = 0; i < nreplies; i++)
+		foreach(lc, accepted)
 		{
-			JsonbValue *acc = pw_get_bool(replies[i], "ok") ? pw_get(replies[i], "accepted") : NULL;
-			int			k;
+			PwAccepted *a = lfirst(lc);
 
-			if (acc == NULL || acc->type != jbvBinary)
-				continue;
-			for (k = 0; k < (int) JsonContainerSize(acc->val.binary.data); k++)
+			if (a->slot == slot && a->ballot > best_ballot)
 			{
-				Jsonb	   *e = JsonbValueToJsonb(getIthJsonbValueFromContainer(acc->val.binary.data, k));
-
-				if (pw_get_int(e, "slot") == slot && pw_get_int(e, "ballot") > best_ballot)
-				{
-					best_ballot = pw_get_int(e, "ballot");
-					best = JsonbValueToJsonb(pw_get(e, "value"));
-				}
+				best_ballot = a->ballot;
+				best = a->value;
 			}
 		}
 		if (best == NULL)

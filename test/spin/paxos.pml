@@ -99,11 +99,17 @@
  *                           promises.  SPIN finds a violation.
  */
 
+#ifndef SANITY
+#define SANITY 0
+#endif
 #ifndef NS
 #define NS 2				/* log slots 1 .. NS */
 #endif
 #ifndef ROUNDS
-#define ROUNDS 3			/* phase-1 attempts, all proposers together */
+#define ROUNDS 2			/* phase-1 attempts, all proposers together */
+#endif
+#ifndef MAXATT
+#define MAXATT ROUNDS		/* phase-1 attempts of one proposer */
 #endif
 #ifndef MAXRESTART
 #define MAXRESTART 1		/* worker restarts per proposer */
@@ -320,6 +326,8 @@ inline acc_prepare(y_a, y_p, y_b, y_from, y_rep)
 	:: x_hok -> promised[y_a] = (y_b)
 	:: else -> skip
 	fi;
+	printf("  node %d: prepare(%d) from P%d: granted %d, counted %d; slot 1 holds (%d, %d)\n",
+		y_a, y_b, y_p, x_hok, y_rep, abal[IDX(y_a, 1)], aval[IDX(y_a, 1)]);
 	if
 	:: y_rep ->
 		setmax(r_prom[y_p], promised[y_a] >> 2);
@@ -370,6 +378,8 @@ inline acc_accept(y_a, y_p, y_b, y_s, y_v, y_rep)
 {
 	x_hc = (logv[IDX(y_a, y_s)] != 0);
 	x_hok = (promised[y_a] <= (y_b) && !x_hc);
+	printf("  node %d: accept(%d, slot %d, value %d) from P%d: accepted %d, counted %d\n",
+		y_a, y_b, y_s, y_v, y_p, x_hok, y_rep);
 	if
 	:: x_hok ->
 		promised[y_a] = (y_b);
@@ -446,9 +456,15 @@ inline end_round(y_p)
 /* agreement and validity, as proposer decides v for s */
 inline decide(y_s, y_v)
 {
+	printf("P%d: DECIDES slot %d = value %d\n", p, y_s, y_v);
 	assert(decided[y_s] == 0 || decided[y_s] == (y_v));
 	assert(paxchosen[y_s] == 0 || paxchosen[y_s] == (y_v));
 	assert((y_v) != 0 && VSLOT(y_v) == (y_s) && VATT(y_v) < gatt[VPROP(y_v)]);
+#if SANITY == 1
+	assert(y_s < NS);			/* fails: the last slot can be decided */
+#elif SANITY == 2
+	assert(VPROP(y_v) == p);	/* fails: a value is carried over by the other */
+#endif
 	decided[y_s] = (y_v)
 }
 
@@ -554,6 +570,7 @@ inline phase1_start()
 	gatt[p] = att;
 	from = applied[p] + 1;
 	ballot = (mround + 1) * 4 + p + 1;
+	printf("P%d: prepare(ballot %d, from %d)\n", p, ballot, from);
 	for (x_t : 0 .. NA - 1) {
 		if
 		:: x_t != p -> send(CN(p, x_t), RQ_PREPARE, ballot, from, 0)
@@ -593,7 +610,8 @@ end_idle:
 	do
 	/* pw_propose when not leading: pw_phase1 sends its prepares */
 	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
-	   !(leader && next == applied[p] + 1) && attempts < ROUNDS ->
+	   !(leader && next == applied[p] + 1) &&
+	   attempts < ROUNDS && att < MAXATT ->
 		d_step { phase1_start() }
 
 	/*
@@ -602,7 +620,7 @@ end_idle:
 	 * pw_peer_chosen_max are lost; durable state stays.
 	 */
 	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
-	   restarts < MAXRESTART && attempts < ROUNDS ->
+	   restarts < MAXRESTART && attempts < ROUNDS && att < MAXATT ->
 		d_step {
 			restarts++;
 			mround = 0;
@@ -661,27 +679,32 @@ end_idle:
 #endif
 			x_hc = r_n[p];
 			end_round(p);
-			if
-			:: pcmax <= applied[p] -> pcmax = 0	/* no news: forget it */
-			:: else -> skip
-			fi;
 #ifndef NO_CHOSEN_MAX_CHECK
 			if
 			:: pcmax >= from ->
-				/* a peer has chosen entries we lack: catch up instead */
+				/* a reply's chosen_max: entries we lack; catch up */
+				printf("P%d: ballot %d: a peer has chosen slot %d, catch up\n",
+					p, ballot, pcmax);
 				catch_up(p);
 				x_hc = 0
 			:: else -> skip
 			fi;
 #endif
 			if
+			:: pcmax <= applied[p] -> pcmax = 0	/* no news: forget it */
+			:: else -> skip
+			fi;
+			if
 			:: x_hc >= MAJ ->
 				/* we lead: propose again what the promises reported */
+				printf("P%d: ballot %d: %d grants, leads from slot %d\n",
+					p, ballot, x_hc, from);
 				leader = 1;
 				next = from;
 				s = from;
 				propose_next()
 			:: else ->
+				printf("P%d: ballot %d: phase 1 fails\n", p, ballot);
 				backoff()
 			fi;
 			x_hc = 0
@@ -713,6 +736,7 @@ end_idle:
 				next = s;
 				propose_next()
 			:: else ->
+				printf("P%d: ballot %d: phase 2 fails at slot %d\n", p, ballot, s);
 				x_hc = r_behind[p];
 				end_round(p);
 				if
@@ -765,6 +789,12 @@ end_net:
 	/* node 2 loses its data directory; the queries on it are lost */
 	:: !amnesia_done ->
 		d_step {
+#if AMNESIA == 2
+			printf("node 2: RESTORED FROM AN OLD BACKUP (voting = true)\n");
+#endif
+#if AMNESIA == 1
+			printf("node 2: DATA DIRECTORY LOST (init_cluster: voting = false)\n");
+#endif
 			amnesia_done = 1;
 			promised[2] = 0;
 			applied[2] = 0;
@@ -802,6 +832,8 @@ end_net:
 			amax_of(rc_stage, x_hk);
 			setmax(rc_amax, x_hk);
 			setmax(rc_prom, promised[rc_stage]);
+			printf("node 2: status of node %d: chosen_max %d, accepted_max %d, promised %d\n",
+				rc_stage, rc_cmax, rc_amax, promised[rc_stage]);
 			rc_stage++;
 			x_hk = 0
 		}
@@ -811,6 +843,7 @@ end_net:
 			if
 			:: applied[2] >= rc_cmax && rc_amax <= rc_cmax ->
 				setmax(promised[2], rc_prom);
+				printf("node 2: votes again, promised %d\n", promised[2]);
 				voting[2] = 1
 			:: else -> skip
 			fi;
@@ -837,6 +870,8 @@ end_net:
 			if
 			:: applied[2] >= rc_cmax ->
 				setmax(promised[2], rc_prom);
+				printf("node 2: votes again after a majority of statuses, promised %d\n",
+					promised[2]);
 				voting[2] = 1
 			:: else -> skip
 			fi;

@@ -1,102 +1,109 @@
 /*
  * paxos.pml -- a Promela model of schemaevo's Multi-Paxos log AS BUILT
- * (src/paxos), for the SPIN model checker.  test/spin/check.sh runs it.
+ * (src/paxos), for the SPIN model checker.  test/spin/check.sh runs it;
+ * docs/protocol.md describes the protocol.
  *
- * What is modelled: 3 nodes, each an acceptor with durable state; the
- * log workers of nodes 0 and 1 are proposers (node 2 only votes, learns
- * and catches up); NS log slots; at most ROUNDS phase-1 attempts and
+ * What is modelled: 3 nodes, each an acceptor with durable state; the log
+ * workers of nodes 0 and 1 propose (node 2 votes and learns); NS log
+ * slots; at most ROUNDS phase-1 attempts in all (MAXATT per proposer) and
  * MAXRESTART worker restarts per proposer, so the state space is finite.
  *
- * Mapping to the C code (docs/protocol.md describes the protocol):
+ * Mapping to the C code:
  *
- *   acceptor_state.promised        promised[a]
- *   acceptor_slots (slot, ballot,  abal[], aval[]; rows up to the applied
- *     value)                         slot are deleted by the apply step
- *   log, node_state.applied_slot   logv[], applied[]
- *   cluster_self.voting / shared   voting[a]
- *     voting flag
- *   acc_prepare()                  paxos_acceptor_prepare (acceptor.c):
- *                                  grant iff ballot > promised, raise the
- *                                  promise, report accepted values of
- *                                  slots >= from, chosen_max, applied
- *   acc_accept()                   paxos_acceptor_accept (acceptor.c):
- *                                  accept iff ballot >= promised and the
- *                                  slot is not in the local log; raise
- *                                  the promise
- *   learn_at(), apply_at()         paxos_log_insert + paxos_apply (apply.c);
- *                                  the assertion there is the "two
- *                                  different values chosen" error
- *   fetch()                        pw_fetch_from / pw_catch_up (worker.c)
- *   Proposer, "phase 1" option     pw_propose -> pw_phase1 (worker.c): one
- *                                  ballot (round << 2 | node index; the C
- *                                  code shifts by 8) from
- *                                  ROUND(highest promise seen) + 1, prepare
- *                                  from applied + 1 to every peer, the
- *                                  local prepare in a transaction of its
- *                                  own, then the replies present when the
- *                                  round ends; catch up instead when a
- *                                  reply's chosen_max >= from; lead on a
- *                                  majority of grants; re-propose per slot
- *                                  the highest-ballot value of the granted
- *                                  promises, a fresh no-op for a gap
- *   phase2()                       pw_phase2: accept to every peer, the
- *                                  local accept, count replies with
- *                                  "ok"; chosen on a majority in this
- *                                  ballot; then log, apply, learn
- *   Proposer, "propose" step       pw_propose: the next batch (or a repair
- *                                  no-op) at applied + 1 while leader
- *   Proposer, "status" option      pw_status_round: promises seen,
- *                                  chosen_max, catch-up
- *   Proposer, "restart" option     the worker exits and is restarted:
- *                                  pw_leader, pw_max_promise and
- *                                  pw_peer_chosen_max are lost; durable
- *                                  state stays
- *   cq_* / cd_*, Network process   transport.c: one query in flight per
- *                                  connection; a round's query to a busy
- *                                  connection waits (cd_*) until the
- *                                  straggler finishes; a query of an
- *                                  ended round still runs on the peer,
- *                                  its reply is ignored (query_round);
- *                                  a learn to a busy peer is dropped
- *   AMNESIA (variants)             node 2 loses its data directory and
- *                                  rejoins (pw_try_recover)
+ *   promised[a]                acceptor_state.promised
+ *   abal[], aval[]             acceptor_slots (ballot, value); the apply
+ *                              step deletes the rows up to the applied slot
+ *   logv[], applied[]          log, node_state.applied_slot
+ *   voting[a]                  cluster_self.voting / paxos_shared->voting
+ *   acc_prepare()              paxos_acceptor_prepare (acceptor.c): grant
+ *                              iff ballot > promised, raise the promise,
+ *                              report chosen_max and the values accepted
+ *                              for slots >= from
+ *   acc_accept()               paxos_acceptor_accept (acceptor.c): accept
+ *                              iff ballot >= promised and the slot is not
+ *                              in the local log; raise the promise
+ *   learn_at(), apply_at()     paxos_log_insert (its "two different values
+ *                              chosen" error is an assertion here) and
+ *                              paxos_apply (apply.c)
+ *   fetch(), catch_up()        pw_fetch_from, pw_catch_up (worker.c)
+ *   Proposer                   the worker's proposer, one atomic step per
+ *                              transition (pc):
+ *     phase1_start()             pw_phase1: ballot = ROUND(pw_max_promise)
+ *                                + 1 with the node index (round << 2 |
+ *                                index here, << 8 in C); prepare(ballot,
+ *                                applied + 1) to the peers; the local
+ *                                prepare
+ *     PC_P1_WAIT                 the round ends: catch up if a reply's
+ *                                chosen_max >= from; lead on a majority of
+ *                                grants, proposing again per slot the
+ *                                highest-ballot value the grants reported
+ *                                (a fresh no-op in a gap); else step down
+ *     send_accepts(),            pw_phase2: accepts to the peers, then the
+ *     PC_P2_LOCAL, PC_P2_WAIT    local accept, then the round ends: chosen
+ *                                on a majority of "ok" in this ballot (log,
+ *                                apply, learn), else step down (catching up
+ *                                when a reply said "chosen")
+ *     propose_next()             pw_propose: the next batch at
+ *                                pw_next_slot while leading
+ *     restart option             the worker exits and is restarted:
+ *                                pw_leader, pw_max_promise and
+ *                                pw_peer_chosen_max are lost
+ *   r_*                        each round's replies, folded as they arrive
+ *   cq_*, cd_*, Network        transport.c: one query in flight per
+ *                              connection; a round's query to a busy peer
+ *                              waits (cd_*) for the straggler to finish
+ *                              and is dropped when the round ends; a
+ *                              straggler still runs on its peer but its
+ *                              reply is ignored (query_round); a learn to
+ *                              a busy peer is dropped (no round waits)
  *
- * Message loss, delay and reordering: every request is processed by the
- * Network process at any later time or never; a proposer ends a round at
- * any time (its timeout) and counts only the replies that arrived.
+ * Message loss, delay and reordering: the Network process runs any query
+ * at any later time, or never; a proposer ends a round at any time (its
+ * timeout) and counts only the replies that arrived.
+ *
+ * Left out, as irrelevant to agreement or to keep the state space small:
+ * forwarding to the leader (it changes who proposes a command, not how a
+ * value is chosen); batching (a value is opaque); the status round's raise
+ * of pw_max_promise (ballots are still raised by every reply); the
+ * periodic catch-up and repair (catch-up happens where pw_phase1 and
+ * pw_phase2 do it; a repair is a phase 1 like any other); the recovery
+ * after a worker restart (the acceptor keeps voting, which only allows
+ * more behaviours).  A restart is taken just before the next phase 1.
  *
  * Properties (assertions):
- *   agreement   no two different values are decided for a slot, no node
- *               learns a value other than the one in its log, and no two
+ *   agreement   no two proposers decide different values for a slot; no
+ *               node's log receives a second, different value; no two
  *               values gather a majority of acceptances in one ballot;
- *   validity    a decided value was originated for that slot by some
- *               proposer (its batch or a no-op).
- * Values are distinct per proposer, slot, attempt and kind (batch or
- * no-op), as the C values are (each carries proposed_by and proposed_at).
+ *   validity    a decided value is a value a proposer created for that
+ *               slot (its batch or a no-op) in an attempt it made.
+ * Values are distinct per proposer, slot, attempt and kind, as the C
+ * values are (each carries proposed_by and proposed_at).
  *
- * Variants (spin -D...):
- *   -DDECIDE_FROM_PROMISES  the pg_paxos bug: phase 1 decides a slot when
- *                           a majority of the granted promises report the
- *                           same value, whatever their ballots.  SPIN
- *                           finds an agreement violation (with ROUNDS=3).
- *   -DNO_CHOSEN_MAX_CHECK   pw_phase1 without its catch-up test: a
- *                           proposer behind the log leads anyway.  SPIN
- *                           finds a violation: an acceptor's rows are
- *                           deleted once it applied a slot, so only
- *                           chosen_max tells the proposer about it.
- *   -DAMNESIA=1             node 2's data directory is wiped; init_cluster
- *                           makes it a non-voter that votes again after a
- *                           status snapshot of every other member shows
- *                           it caught up and no slot accepted beyond
- *                           the chosen ones (worker.c pw_try_recover).
- *                           SPIN finds a violation: an accept still in
- *                           flight when the snapshot is taken can combine
- *                           with the wiped node's lost acceptance.
- *   -DAMNESIA=2             node 2 is restored from an old backup (or an
- *                           asynchronous standby is promoted in its place)
- *                           with voting = true: the restart path (a
- *                           majority of statuses) lets it vote with lost
- *                           promises.  SPIN finds a violation.
+ * Variants (spin -D...; check.sh runs each):
+ *   DECIDE_FROM_PROMISES   the pg_paxos bug: phase 1 decides a slot when a
+ *                          majority of the grants report the same value,
+ *                          whatever its ballots.  Agreement fails.
+ *   NO_CHOSEN_MAX_CHECK    pw_phase1 without its catch-up test: a proposer
+ *                          behind the log leads anyway; the acceptor rows
+ *                          of applied slots are gone, so only chosen_max
+ *                          told it.  Agreement fails.
+ *   AMNESIA=1              node 2's data directory is wiped and
+ *                          init_cluster run again: pw_try_recover votes
+ *                          once a status of every other member shows it
+ *                          caught up and no slot accepted beyond the chosen
+ *                          ones.  Agreement fails: an acceptance that
+ *                          commits after its node's status was read
+ *                          combines with node 2's forgotten one.
+ *   AMNESIA=2              node 2 is restored from an old backup (or an
+ *                          asynchronous standby is promoted in its place)
+ *                          with voting = true: the restart path (statuses
+ *                          of a majority) lets it vote.  Agreement fails.
+ *   AMNESIA=3              a proposed fix for AMNESIA=1: the rejoining node
+ *                          fences every other member with a prepare of its
+ *                          own before it votes.  Verifies.
+ *   SANITY=1, SANITY=2     the model is not vacuous: the last slot is
+ *                          decided; a value is decided by the proposer that
+ *                          did not create it.  Each "fails" on purpose.
  */
 
 #ifndef SANITY
@@ -120,7 +127,10 @@
 #define MAJ		2			/* majority of NA */
 
 #define IDX(a, s)	((a) * (NS + 1) + (s))	/* per node and slot */
-#define CN(p, a)	((p) * NA + (a))		/* connection p -> a */
+#define NCONN		(NP * (NA - 1))		/* connections: proposer to peer */
+#define CN(p, a)	((p) * (NA - 1) + (a) - ((a) > (p)))	/* p -> a */
+#define CPROP(k)	((k) / (NA - 1))	/* the proposer of connection k */
+#define CNODE(k)	((k) % (NA - 1) + ((k) % (NA - 1) >= CPROP(k)))	/* its peer */
 #define PS(p, s)	((p) * (NS + 1) + (s))	/* per proposer and slot */
 
 #define RQ_NONE		0
@@ -151,15 +161,15 @@ byte applied[NA];			/* node_state.applied_slot */
 bool voting[NA];			/* cluster_self.voting and the shared flag */
 
 /* ---- connections: the query in flight, and the one waiting for it ---- */
-byte cq_kind[NP * NA];
-byte cq_bal[NP * NA];
-byte cq_slot[NP * NA];		/* slot, or from_slot of a prepare */
-byte cq_val[NP * NA];
-bool cq_stale[NP * NA];		/* of a round that has ended: reply ignored */
-byte cd_kind[NP * NA];		/* of the current round, sent when free */
-byte cd_bal[NP * NA];
-byte cd_slot[NP * NA];
-byte cd_val[NP * NA];
+byte cq_kind[NCONN];
+byte cq_bal[NCONN];
+byte cq_slot[NCONN];		/* slot, or from_slot of a prepare */
+byte cq_val[NCONN];
+bool cq_stale[NCONN];		/* of a round that has ended: reply ignored */
+byte cd_kind[NCONN];		/* of the current round, sent when free */
+byte cd_bal[NCONN];
+byte cd_slot[NCONN];
+byte cd_val[NCONN];
 
 /*
  * The replies of each proposer's current round, folded as they arrive
@@ -181,7 +191,7 @@ byte r_c2[NP * (NS + 1)];
 
 /* ---- observers ---- */
 byte attempts;				/* phase-1 attempts so far (the bound) */
-byte gatt[NP];				/* each proposer's attempts (validity) */
+byte gatt[NP];				/* each proposer's phase-1 attempts */
 byte decided[NS + 1];		/* the value a proposer decided */
 byte paxchosen[NS + 1];		/* a value a majority accepted in one ballot */
 
@@ -191,6 +201,11 @@ byte rc_stage;				/* recovery: statuses read so far */
 byte rc_cmax;
 byte rc_amax;
 byte rc_prom;
+#if AMNESIA == 3
+byte rc_bal;				/* the fencing ballot */
+bool rc_ok;					/* every other member granted it */
+byte rc_tries;
+#endif
 #endif
 
 /*
@@ -428,12 +443,16 @@ inline send(y_k, y_kind, y_b, y_s, y_v)
 inline end_round(y_p)
 {
 	for (x_ev : 0 .. NA - 1) {
-		x_ek = CN(y_p, x_ev);
-		cq_stale[x_ek] = (cq_kind[x_ek] != RQ_NONE);
-		cd_kind[x_ek] = 0;
-		cd_bal[x_ek] = 0;
-		cd_slot[x_ek] = 0;
-		cd_val[x_ek] = 0
+		if
+		:: x_ev != (y_p) ->
+			x_ek = CN(y_p, x_ev);
+			cq_stale[x_ek] = (cq_kind[x_ek] != RQ_NONE);
+			cd_kind[x_ek] = 0;
+			cd_bal[x_ek] = 0;
+			cd_slot[x_ek] = 0;
+			cd_val[x_ek] = 0
+		:: else -> skip
+		fi
 	};
 	r_n[y_p] = 0;
 	r_behind[y_p] = 0;
@@ -472,9 +491,9 @@ inline decide(y_s, y_v)
 inline broadcast_learn(y_p, y_s, y_v)
 {
 	for (x_bv : 0 .. NA - 1) {
-		x_bk = CN(y_p, x_bv);
 		if
-		:: x_bv != (y_p) && cq_kind[x_bk] == RQ_NONE ->
+		:: x_bv != (y_p) && cq_kind[CN(y_p, x_bv)] == RQ_NONE ->
+			x_bk = CN(y_p, x_bv);
 			cq_kind[x_bk] = RQ_LEARN;
 			cq_slot[x_bk] = (y_s);
 			cq_val[x_bk] = (y_v);
@@ -503,7 +522,7 @@ inline pick_value()
 	v = pv[s];
 	pv[s] = 0;
 	if
-	:: v == 0 -> v = VALUE(p, s, att, 1)
+	:: v == 0 -> v = VALUE(p, s, gatt[p], 1)
 	:: else -> skip
 	fi
 }
@@ -531,7 +550,7 @@ inline propose_next()
 		if
 		:: s <= NS ->
 			/* pw_propose: the pending requests' batch at pw_next_slot */
-			v = VALUE(p, s, att, 0);
+			v = VALUE(p, s, gatt[p], 0);
 			send_accepts();
 			pc = PC_P2_LOCAL
 		:: else ->
@@ -566,8 +585,7 @@ inline phase1_start()
 {
 	leader = 0;
 	attempts++;
-	att++;
-	gatt[p] = att;
+	gatt[p]++;
 	from = applied[p] + 1;
 	ballot = (mround + 1) * 4 + p + 1;
 	printf("P%d: prepare(ballot %d, from %d)\n", p, ballot, from);
@@ -590,7 +608,6 @@ inline phase1_start()
 proctype Proposer(byte p)
 {
 	byte pc;
-	byte att;			/* this proposer's phase-1 attempts */
 	byte restarts;
 	byte mround;		/* ROUND(pw_max_promise) */
 	byte pcmax;			/* pw_peer_chosen_max */
@@ -611,7 +628,7 @@ end_idle:
 	/* pw_propose when not leading: pw_phase1 sends its prepares */
 	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
 	   !(leader && next == applied[p] + 1) &&
-	   attempts < ROUNDS && att < MAXATT ->
+	   attempts < ROUNDS && gatt[p] < MAXATT ->
 		d_step { phase1_start() }
 
 	/*
@@ -620,7 +637,7 @@ end_idle:
 	 * pw_peer_chosen_max are lost; durable state stays.
 	 */
 	:: pc == PC_IDLE && voting[p] && applied[p] < NS &&
-	   restarts < MAXRESTART && attempts < ROUNDS && att < MAXATT ->
+	   restarts < MAXRESTART && attempts < ROUNDS && gatt[p] < MAXATT ->
 		d_step {
 			restarts++;
 			mround = 0;
@@ -633,7 +650,7 @@ end_idle:
 	   leader && next == applied[p] + 1 ->
 		d_step {
 			s = next;
-			v = VALUE(p, s, att, 0);
+			v = VALUE(p, s, gatt[p], 0);
 			send_accepts();
 			pc = PC_P2_LOCAL
 		}
@@ -753,14 +770,14 @@ end_idle:
 /* one query runs on its peer: the SQL function the proposer called */
 inline deliver(y_K)
 {
-	x_da = (y_K) % NA;
+	x_da = CNODE(y_K);
 	if
 	:: cq_kind[y_K] == RQ_LEARN ->
 		learn_at(x_da, cq_slot[y_K], cq_val[y_K])
 	:: cq_kind[y_K] == RQ_PREPARE && voting[x_da] ->
-		acc_prepare(x_da, (y_K) / NA, cq_bal[y_K], cq_slot[y_K], !cq_stale[y_K])
+		acc_prepare(x_da, CPROP(y_K), cq_bal[y_K], cq_slot[y_K], !cq_stale[y_K])
 	:: cq_kind[y_K] == RQ_ACCEPT && voting[x_da] ->
-		acc_accept(x_da, (y_K) / NA, cq_bal[y_K], cq_slot[y_K], cq_val[y_K], !cq_stale[y_K])
+		acc_accept(x_da, CPROP(y_K), cq_bal[y_K], cq_slot[y_K], cq_val[y_K], !cq_stale[y_K])
 	:: else -> skip		/* "this node does not vote yet": no vote */
 	fi;
 	/* the connection is free: the round's waiting query goes out */
@@ -851,6 +868,62 @@ end_net:
 			rc_cmax = 0;
 			rc_amax = 0;
 			rc_prom = 0
+		}
+#elif AMNESIA == 3
+	/*
+	 * A proposed fix (not what worker.c does): the rejoining node fences
+	 * instead of reading statuses.  It sends every other member a prepare
+	 * with a ballot of its own above every promise, from the slot after
+	 * the chosen ones; each grant reports the values accepted beyond, and
+	 * from then on refuses any accept of a lower ballot still in flight.
+	 * The node votes, with that promise, once every other member granted,
+	 * it caught up, and no grant reported a slot beyond the chosen ones.
+	 */
+	:: amnesia_done && !voting[2] && rc_stage == 0 && rc_tries < 2 ->
+		d_step {
+			rc_tries++;
+			x_hk = promised[0];
+			setmax(x_hk, promised[1]);
+			rc_bal = ((x_hk >> 2) + 1) * 4 + 3;
+			rc_ok = 1;
+			rc_cmax = applied[2];
+			rc_amax = 0;
+			rc_stage = 1;
+			x_hk = 0
+		}
+	:: amnesia_done && !voting[2] && (rc_stage == 1 || rc_stage == 2) ->
+		d_step {
+			x_t = rc_stage - 1;
+			if
+			:: promised[x_t] < rc_bal ->
+				promised[x_t] = rc_bal;
+				cmax_of(x_t, x_hk);
+				setmax(rc_cmax, x_hk);
+				amax_of(x_t, x_hk);
+				setmax(rc_amax, x_hk)
+			:: else -> rc_ok = 0
+			fi;
+			printf("node 2: fencing prepare(%d) at node %d: granted %d\n",
+				rc_bal, x_t, promised[x_t] == rc_bal);
+			rc_stage++;
+			x_t = 0;
+			x_hk = 0
+		}
+	:: amnesia_done && !voting[2] && rc_stage == 3 ->
+		d_step {
+			catch_up(2);
+			if
+			:: rc_ok && applied[2] >= rc_cmax && rc_amax <= rc_cmax ->
+				setmax(promised[2], rc_bal);
+				printf("node 2: votes again, promised %d\n", promised[2]);
+				voting[2] = 1
+			:: else -> skip
+			fi;
+			rc_stage = 0;
+			rc_cmax = 0;
+			rc_amax = 0;
+			rc_ok = 0;
+			rc_bal = 0
 		}
 #else
 	/*

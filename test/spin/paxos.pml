@@ -45,9 +45,11 @@
  *                                when a reply said "chosen")
  *     propose_next()             pw_propose: the next batch at
  *                                pw_next_slot while leading
- *     restart option             the worker exits and is restarted:
+ *     restart options            the worker exits and is restarted:
  *                                pw_leader, pw_max_promise and
- *                                pw_peer_chosen_max are lost
+ *                                pw_peer_chosen_max are lost; either
+ *                                between its accepts and its local accept,
+ *                                or between two rounds
  *   r_*                        each round's replies, folded as they arrive
  *   cq_*, cd_*, Network        transport.c: one query in flight per
  *                              connection; a round's query to a busy peer
@@ -68,7 +70,7 @@
  * periodic catch-up and repair (catch-up happens where pw_phase1 and
  * pw_phase2 do it; a repair is a phase 1 like any other); the recovery
  * after a worker restart (the acceptor keeps voting, which only allows
- * more behaviours).  A restart is taken just before the next phase 1.
+ * more behaviours).
  *
  * Properties (assertions):
  *   agreement   no two proposers decide different values for a slot; no
@@ -87,6 +89,12 @@
  *                          behind the log leads anyway; the acceptor rows
  *                          of applied slots are gone, so only chosen_max
  *                          told it.  Agreement fails.
+ *   GRANT_EQUAL_BALLOT     a prepare is granted for ballot >= promised
+ *                          instead of >.  A restarted worker may reuse its
+ *                          last ballot (pw_max_promise starts from zero),
+ *                          and two values get accepted in one ballot.
+ *                          Agreement fails; the strict test is what makes
+ *                          the reuse harmless.
  *   AMNESIA=1              node 2's data directory is wiped and
  *                          init_cluster run again: pw_try_recover votes
  *                          once a status of every other member shows it
@@ -336,7 +344,11 @@ inline observe_choice(y_s, y_b, y_v)
  */
 inline acc_prepare(y_a, y_p, y_b, y_from, y_rep)
 {
+#ifdef GRANT_EQUAL_BALLOT
+	x_hok = (promised[y_a] <= (y_b));	/* BROKEN: >= instead of > */
+#else
 	x_hok = (promised[y_a] < (y_b));
+#endif
 	if
 	:: x_hok -> promised[y_a] = (y_b)
 	:: else -> skip
@@ -732,6 +744,20 @@ end_idle:
 		d_step {
 			acc_accept(p, p, ballot, s, v, 1);
 			pc = PC_P2_WAIT
+		}
+
+	/*
+	 * The worker dies after its accepts went out and before its local
+	 * accept committed (any other moment is a failed round followed by a
+	 * restart before the next phase 1, below); its peers may still accept.
+	 */
+	:: pc == PC_P2_LOCAL && restarts < MAXRESTART ->
+		d_step {
+			restarts++;
+			end_round(p);
+			backoff();
+			mround = 0;
+			pcmax = 0
 		}
 
 	/* pw_phase2's round ends: chosen on a majority in this ballot */

@@ -5,7 +5,7 @@
 #   test/spin/check.sh          the quick suite (about 20 s)
 #   test/spin/check.sh --deep   also larger configurations and the proposed
 #                               fix of the wiped-node race (about 7 min,
-#                               4.5 GB)
+#                               6 GB)
 #
 # Each configuration is "clean" (must verify with no error) or a
 # "demo" of a deliberately broken variant (SPIN must find the violation;

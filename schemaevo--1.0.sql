@@ -47,7 +47,11 @@ CREATE TABLE schemaevo.cluster_self (
     singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
     node_name text NOT NULL,
     digest    text NOT NULL,            -- of the membership, sent with every peer call
-    voting    bool NOT NULL DEFAULT false
+    voting    bool NOT NULL DEFAULT false,
+    -- where the vote was cast: a data directory restored from a backup or
+    -- snapshot, or a promoted standby, must rejoin as a new member
+    system_identifier text,
+    timeline  int
 );
 
 CREATE TABLE schemaevo.acceptor_state (
@@ -195,13 +199,14 @@ CREATE VIEW schemaevo.cluster_status AS
     SELECT * FROM schemaevo.cluster_status_internal();
 COMMENT ON VIEW schemaevo.cluster_status IS 'each member of the cluster as this node last saw it';
 
-CREATE FUNCTION schemaevo.paxos_prepare(digest text, ballot bigint, from_slot bigint) RETURNS jsonb
+CREATE FUNCTION schemaevo.paxos_prepare(digest text, ballot bigint, from_slot bigint, fence boolean) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'paxos_sql_prepare'
     LANGUAGE C STRICT VOLATILE;
-CREATE FUNCTION schemaevo.paxos_accept(digest text, ballot bigint, slot bigint, value jsonb) RETURNS jsonb
+CREATE FUNCTION schemaevo.paxos_accept(digest text, ballot bigint, slot bigint, value jsonb,
+                                       fence boolean, chosen_through bigint) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'paxos_sql_accept'
     LANGUAGE C STRICT VOLATILE;
-CREATE FUNCTION schemaevo.paxos_learn(digest text, slot bigint, value jsonb) RETURNS jsonb
+CREATE FUNCTION schemaevo.paxos_learn(digest text, ballot bigint, chosen_through bigint) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'paxos_sql_learn'
     LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION schemaevo.paxos_fetch(digest text, from_slot bigint, max_entries int) RETURNS jsonb
@@ -284,15 +289,15 @@ GRANT EXECUTE ON FUNCTION schemaevo.register_schema(text), schemaevo.register_sc
 GRANT EXECUTE ON PROCEDURE schemaevo.promote_schema(text, text),
     schemaevo.promote_schema(text[], text) TO schemaevo_admin;
 
-ALTER FUNCTION schemaevo.paxos_prepare(text, bigint, bigint) SECURITY DEFINER;
-ALTER FUNCTION schemaevo.paxos_accept(text, bigint, bigint, jsonb) SECURITY DEFINER;
-ALTER FUNCTION schemaevo.paxos_learn(text, bigint, jsonb) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_prepare(text, bigint, bigint, boolean) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_accept(text, bigint, bigint, jsonb, boolean, bigint) SECURITY DEFINER;
+ALTER FUNCTION schemaevo.paxos_learn(text, bigint, bigint) SECURITY DEFINER;
 ALTER FUNCTION schemaevo.paxos_fetch(text, bigint, int) SECURITY DEFINER;
 ALTER FUNCTION schemaevo.paxos_forward(text, jsonb) SECURITY DEFINER;
 ALTER FUNCTION schemaevo.paxos_status(text) SECURITY DEFINER;
 GRANT EXECUTE ON FUNCTION
-    schemaevo.paxos_prepare(text, bigint, bigint), schemaevo.paxos_accept(text, bigint, bigint, jsonb),
-    schemaevo.paxos_learn(text, bigint, jsonb), schemaevo.paxos_fetch(text, bigint, int),
+    schemaevo.paxos_prepare(text, bigint, bigint, boolean), schemaevo.paxos_accept(text, bigint, bigint, jsonb, boolean, bigint),
+    schemaevo.paxos_learn(text, bigint, bigint), schemaevo.paxos_fetch(text, bigint, int),
     schemaevo.paxos_forward(text, jsonb), schemaevo.paxos_status(text)
     TO schemaevo_peer;
 

@@ -34,7 +34,7 @@ SELECT schemaevo.register_schema('{"name": "priv2", "fields": [{"name": "id", "t
 CALL schemaevo.promote_schema('pt', 'priv@1');
 UPDATE schemaevo.schemas SET version = 9;
 DELETE FROM schemaevo.log;
-SELECT schemaevo.paxos_accept('x', 1, 1, '{}');
+SELECT schemaevo.paxos_accept('x', 1, 1, '{}', false, 0);
 RESET ROLE;
 
 -- an admin: registers and promotes through the functions only
@@ -44,7 +44,7 @@ CALL schemaevo.promote_schema('pt2', 'priv2@1');
 SELECT schema_id FROM schemaevo.get_active_schema('pt2');
 INSERT INTO schemaevo.active_schemas VALUES ('pt3', 'priv2@1', now(), 0);
 UPDATE schemaevo.active_schemas SET schema_id = 'priv@1';
-SELECT schemaevo.paxos_prepare('x', 1, 1);
+SELECT schemaevo.paxos_prepare('x', 1, 1, false);
 RESET ROLE;
 
 -- a peer: the Paxos functions and nothing else

@@ -35,6 +35,7 @@
 #include "utils/jsonb.h"
 
 #include "apply.h"
+#include "query.h"
 #include "paxos.h"
 #include "paxos_int.h"
 
@@ -46,18 +47,16 @@ PG_FUNCTION_INFO_V1(paxos_sql_status);
 PG_FUNCTION_INFO_V1(paxos_sql_forward);
 
 static Jsonb *
-paxos_query_jsonb(const char *sql, int nargs, Oid *types, Datum *values,
-				  bool read_only)
+paxos_query_jsonb(PaxosQuery *q, Datum *values, bool read_only)
 {
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 1) < 0 ||
-		SPI_processed != 1)
-		elog(ERROR, "schemaevo acceptor: query failed: %s", sql);
+	if (paxos_query_run(q, values, read_only, 1) < 0 || SPI_processed != 1)
+		elog(ERROR, "schemaevo acceptor: query failed: %s", q->sql);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
-		elog(ERROR, "schemaevo acceptor: query returned null: %s", sql);
+		elog(ERROR, "schemaevo acceptor: query returned null: %s", q->sql);
 	return DatumGetJsonbPCopy(d);
 }
 
@@ -69,12 +68,13 @@ paxos_query_jsonb(const char *sql, int nargs, Oid *types, Datum *values,
 static void
 paxos_lock_acceptor(void)
 {
+	static PaxosQuery q = {"SELECT promised FROM schemaevo.acceptor_state FOR UPDATE", 0};
+
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the Paxos acceptor must run at READ COMMITTED isolation")));
-	if (SPI_execute("SELECT promised FROM schemaevo.acceptor_state FOR UPDATE",
-					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (paxos_query_run(&q, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "schemaevo acceptor: acceptor_state is missing");
 }
 
@@ -82,94 +82,146 @@ paxos_lock_acceptor(void)
 Jsonb *
 paxos_acceptor_prepare(int64 ballot, int64 from_slot)
 {
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		values[2];
+	static PaxosQuery q = {
+		"WITH s AS (SELECT promised FROM schemaevo.acceptor_state), "
+		"     u AS (UPDATE schemaevo.acceptor_state SET promised = $1 "
+		"            WHERE promised < $1 RETURNING promised) "
+		"SELECT jsonb_build_object("
+		"  'ok', EXISTS (SELECT 1 FROM u), "
+		"  'promised', greatest((SELECT promised FROM s), (SELECT promised FROM u)), "
+		"  'accepted', (SELECT coalesce(jsonb_agg(jsonb_build_object("
+		"                 'slot', slot, 'ballot', ballot, 'value', value) ORDER BY slot), '[]') "
+		"                FROM schemaevo.acceptor_slots WHERE slot >= $2), "
+		"  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
+		"  'applied', (SELECT applied_slot FROM schemaevo.node_state))",
+	2, {INT8OID, INT8OID}};
 
 	paxos_lock_acceptor();
-	values[0] = Int64GetDatum(ballot);
-	values[1] = Int64GetDatum(from_slot);
-	return paxos_query_jsonb(
-							 "WITH s AS (SELECT promised FROM schemaevo.acceptor_state), "
-							 "     u AS (UPDATE schemaevo.acceptor_state SET promised = $1 "
-							 "            WHERE promised < $1 RETURNING promised) "
-							 "SELECT jsonb_build_object("
-							 "  'ok', EXISTS (SELECT 1 FROM u), "
-							 "  'promised', greatest((SELECT promised FROM s), (SELECT promised FROM u)), "
-							 "  'accepted', (SELECT coalesce(jsonb_agg(jsonb_build_object("
-							 "                 'slot', slot, 'ballot', ballot, 'value', value) ORDER BY slot), '[]') "
-							 "                FROM schemaevo.acceptor_slots WHERE slot >= $2), "
-							 "  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
-							 "  'applied', (SELECT applied_slot FROM schemaevo.node_state))",
-							 2, types, values, false);
+	return paxos_query_jsonb(&q, (Datum[]) {Int64GetDatum(ballot), Int64GetDatum(from_slot)},
+							 false);
 }
 
-/* Phase 2: accept `value` for `slot` under `ballot` unless promised higher. */
-Jsonb *
-paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value)
+/*
+ * Learning: the leader of `ballot` says it had every slot up to `through`
+ * that it proposed chosen.  What this acceptor accepted in that ballot is
+ * therefore chosen: one value per slot per ballot.  Slots it did not accept
+ * come later by catch-up.  Returns how many entries joined the log.
+ */
+int
+paxos_acceptor_learn(int64 ballot, int64 through)
 {
-	Oid			types[3] = {INT8OID, INT8OID, JSONBOID};
-	Datum		values[3];
+	static PaxosQuery q = {
+		"WITH a AS (SELECT a.slot, a.value FROM schemaevo.acceptor_slots a "
+		"            WHERE a.ballot = $1 AND a.slot <= $2), "
+		"     bad AS (SELECT min(a.slot) AS slot FROM a JOIN schemaevo.log l USING (slot) "
+		"              WHERE l.value <> a.value), "
+		"     i AS (INSERT INTO schemaevo.log (slot, value, proposed_by, chosen_at) "
+		"           SELECT slot, value, coalesce(value->>'proposed_by', ''), "
+		"                  coalesce((value->>'proposed_at')::timestamptz, 'epoch') "
+		"             FROM a WHERE NOT EXISTS (SELECT 1 FROM bad WHERE slot IS NOT NULL) "
+		"           ON CONFLICT (slot) DO NOTHING RETURNING 1) "
+		"SELECT (SELECT count(*) FROM i), (SELECT slot FROM bad)",
+	2, {INT8OID, INT8OID}};
+	bool		isnull;
+	Datum		bad;
+	int64		learned;
+
+	if (through <= 0)
+		return 0;
+	if (paxos_query_run(&q, (Datum[]) {Int64GetDatum(ballot), Int64GetDatum(through)},
+						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "schemaevo acceptor: could not learn chosen slots");
+	bad = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("two different values chosen for log slot " INT64_FORMAT,
+						DatumGetInt64(bad)),
+				 errdetail("The value accepted in the leader's ballot differs from the one in schemaevo.log."),
+				 errhint("This is a safety violation of the replicated log; stop the node and report it.")));
+	learned = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (learned > 0)
+		paxos_wake_worker_at_commit();
+	return (int) learned;
+}
+
+/*
+ * Phase 2: accept `value` for `slot` under `ballot` unless promised higher;
+ * first learn what the same leader had chosen up to `chosen_through`.
+ */
+Jsonb *
+paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value, int64 chosen_through)
+{
+	static PaxosQuery q = {
+		"WITH s AS (SELECT promised FROM schemaevo.acceptor_state), "
+		"     c AS (SELECT EXISTS (SELECT 1 FROM schemaevo.log WHERE slot = $2) AS chosen), "
+		"     ok AS (SELECT (SELECT promised FROM s) <= $1 AND NOT (SELECT chosen FROM c) AS ok), "
+		"     u AS (UPDATE schemaevo.acceptor_state SET promised = $1 "
+		"            WHERE (SELECT ok FROM ok) AND promised < $1), "
+		"     a AS (INSERT INTO schemaevo.acceptor_slots (slot, ballot, value) "
+		"           SELECT $2, $1, $3 WHERE (SELECT ok FROM ok) "
+		"           ON CONFLICT (slot) DO UPDATE SET ballot = excluded.ballot, value = excluded.value) "
+		"SELECT jsonb_build_object("
+		"  'ok', (SELECT ok FROM ok), "
+		"  'promised', greatest((SELECT promised FROM s), "
+		"                       CASE WHEN (SELECT ok FROM ok) THEN $1 END), "
+		"  'chosen', (SELECT chosen FROM c), "
+		"  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
+		"  'applied', (SELECT applied_slot FROM schemaevo.node_state))",
+	3, {INT8OID, INT8OID, JSONBOID}};
 
 	paxos_lock_acceptor();
-	values[0] = Int64GetDatum(ballot);
-	values[1] = Int64GetDatum(slot);
-	values[2] = JsonbPGetDatum(value);
-	return paxos_query_jsonb(
-							 "WITH s AS (SELECT promised FROM schemaevo.acceptor_state), "
-							 "     c AS (SELECT EXISTS (SELECT 1 FROM schemaevo.log WHERE slot = $2) AS chosen), "
-							 "     ok AS (SELECT (SELECT promised FROM s) <= $1 AND NOT (SELECT chosen FROM c) AS ok), "
-							 "     u AS (UPDATE schemaevo.acceptor_state SET promised = $1 "
-							 "            WHERE (SELECT ok FROM ok) AND promised < $1), "
-							 "     a AS (INSERT INTO schemaevo.acceptor_slots (slot, ballot, value) "
-							 "           SELECT $2, $1, $3 WHERE (SELECT ok FROM ok) "
-							 "           ON CONFLICT (slot) DO UPDATE SET ballot = excluded.ballot, value = excluded.value) "
-							 "SELECT jsonb_build_object("
-							 "  'ok', (SELECT ok FROM ok), "
-							 "  'promised', greatest((SELECT promised FROM s), "
-							 "                       CASE WHEN (SELECT ok FROM ok) THEN $1 END), "
-							 "  'chosen', (SELECT chosen FROM c), "
-							 "  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
-							 "  'applied', (SELECT applied_slot FROM schemaevo.node_state))",
-							 3, types, values, false);
+	(void) paxos_acceptor_learn(ballot, Min(chosen_through, slot - 1));
+	return paxos_query_jsonb(&q, (Datum[]) {Int64GetDatum(ballot), Int64GetDatum(slot),
+							 JsonbPGetDatum(value)}, false);
 }
 
 /* What a peer needs to know of this node: progress, promise, digest. */
 Jsonb *
 paxos_acceptor_status(void)
 {
-	return paxos_query_jsonb(
-							 "SELECT jsonb_build_object("
-							 "  'applied', n.applied_slot, 'digest', n.digest, "
-							 "  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
-							 "  'accepted_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.acceptor_slots), "
-							 "  'promised', (SELECT promised FROM schemaevo.acceptor_state), "
-							 "  'voting', coalesce((SELECT voting FROM schemaevo.cluster_self), false)) "
-							 "  FROM schemaevo.node_state n",
-							 0, NULL, NULL, true);
+	static PaxosQuery q = {
+		"SELECT jsonb_build_object("
+		"  'applied', n.applied_slot, 'digest', n.digest, "
+		"  'chosen_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.log), "
+		"  'accepted_max', (SELECT coalesce(max(slot), 0) FROM schemaevo.acceptor_slots), "
+		"  'promised', (SELECT promised FROM schemaevo.acceptor_state), "
+		"  'voting', $1) "
+		"  FROM schemaevo.node_state n",
+	1, {BOOLOID}};
+
+	return paxos_query_jsonb(&q, (Datum[]) {BoolGetDatum(paxos_shared != NULL && paxos_shared->voting)},
+							 true);
 }
 
 /* Chosen entries from `from_slot` on, at most `max_entries`, in slot order. */
 Jsonb *
 paxos_fetch_entries(int64 from_slot, int max_entries)
 {
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		values[2];
+	static PaxosQuery q = {
+		"SELECT coalesce(jsonb_agg(jsonb_build_object('slot', slot, 'value', value) "
+		"                          ORDER BY slot), '[]') "
+		"  FROM (SELECT slot, value FROM schemaevo.log "
+		"         WHERE slot >= $1 ORDER BY slot LIMIT $2) e",
+	2, {INT8OID, INT4OID}};
 
-	values[0] = Int64GetDatum(from_slot);
-	values[1] = Int32GetDatum(max_entries);
-	return paxos_query_jsonb(
-							 "SELECT coalesce(jsonb_agg(jsonb_build_object('slot', slot, 'value', value) "
-							 "                          ORDER BY slot), '[]') "
-							 "  FROM (SELECT slot, value FROM schemaevo.log "
-							 "         WHERE slot >= $1 ORDER BY slot LIMIT $2) e",
-							 2, types, values, true);
+	return paxos_query_jsonb(&q, (Datum[]) {Int64GetDatum(from_slot), Int32GetDatum(max_entries)},
+							 true);
 }
 
 static int	paxos_peer_nest = -1;
 
+/* What a peer call may do, for the checks every call starts with. */
+typedef enum PeerCall
+{
+	PEER_READ,					/* status, fetch, learn, forward */
+	PEER_ACCEPTOR,				/* prepare or accept of a leader */
+	PEER_FENCE					/* prepare or accept of a node rejoining */
+} PeerCall;
+
 /* Checks common to every peer call; pins search_path, connects to SPI. */
 static void
-paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
+paxos_peer_call_begin(FunctionCallInfo fcinfo, PeerCall call)
 {
 	char	   *digest = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
@@ -177,21 +229,29 @@ paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("a hot standby is not a member of the cluster")));
-	if (acceptor)
+	if (call != PEER_READ)
 		/* durable before the reply leaves: local to this transaction */
 		(void) set_config_option("synchronous_commit", "on", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	paxos_peer_nest = paxos_pin_search_path();
 	SPI_connect();
 	paxos_check_digest(digest);
-	if (!acceptor)
+	if (call == PEER_READ)
 		return;
 	if (!enableFsync)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this node refuses to act as a Paxos acceptor with fsync off"),
 				 errdetail("A promise or acceptance must survive a crash before it is reported.")));
-	if (paxos_shared == NULL || !paxos_shared->voting)
+
+	/*
+	 * A node that does not vote yet may have lost its memory (a wiped data
+	 * directory), so it takes part in no leader's ballot.  Raising its
+	 * promise for a node that fences its way back in is safe all the same,
+	 * and needed: a cluster whose every member ran init_cluster has no
+	 * voter to start from.
+	 */
+	if (call == PEER_ACCEPTOR && (paxos_shared == NULL || !paxos_shared->voting))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this node does not vote yet"),
@@ -204,7 +264,7 @@ paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
 	 * second acceptor of the same node, with promises the worker never
 	 * sees: two quorums could then choose different values for a slot.
 	 */
-	if (paxos_shared->dbid != MyDatabaseId)
+	if (paxos_shared == NULL || paxos_shared->dbid != MyDatabaseId)
 	{
 		char	   *mine = get_database_name(MyDatabaseId);
 
@@ -212,9 +272,9 @@ paxos_peer_call_begin(FunctionCallInfo fcinfo, bool acceptor)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this database is not the one the schemaevo log worker of this node runs in"),
 				 errdetail("schemaevo.database is \"%s\"; this is \"%s\".",
-						   paxos_database, mine ? mine : "?"),
+						   paxos_database ? paxos_database : "", mine ? mine : "?"),
 				 errhint("Name database \"%s\" in this node's conninfo in the cluster membership.",
-						 paxos_database)));
+						 paxos_database ? paxos_database : "")));
 	}
 }
 
@@ -230,47 +290,53 @@ paxos_peer_call_end(Jsonb *reply)
 	PG_RETURN_JSONB_P(copy);
 }
 
-/* SQL: paxos_prepare(digest text, ballot bigint, from_slot bigint) → jsonb */
+/* SQL: paxos_prepare(digest text, ballot bigint, from_slot bigint, fence boolean) → jsonb */
 Datum
 paxos_sql_prepare(PG_FUNCTION_ARGS)
 {
-	paxos_peer_call_begin(fcinfo, true);
+	paxos_peer_call_begin(fcinfo, PG_GETARG_BOOL(3) ? PEER_FENCE : PEER_ACCEPTOR);
 	return paxos_peer_call_end(paxos_acceptor_prepare(PG_GETARG_INT64(1),
 													  PG_GETARG_INT64(2)));
 }
 
-/* SQL: paxos_accept(digest text, ballot bigint, slot bigint, value jsonb) → jsonb */
+/*
+ * SQL: paxos_accept(digest text, ballot bigint, slot bigint, value jsonb,
+ *                   fence boolean, chosen_through bigint) → jsonb
+ */
 Datum
 paxos_sql_accept(PG_FUNCTION_ARGS)
 {
-	paxos_peer_call_begin(fcinfo, true);
+	paxos_peer_call_begin(fcinfo, PG_GETARG_BOOL(4) ? PEER_FENCE : PEER_ACCEPTOR);
 	return paxos_peer_call_end(paxos_acceptor_accept(PG_GETARG_INT64(1),
 													 PG_GETARG_INT64(2),
-													 PG_GETARG_JSONB_P(3)));
+													 PG_GETARG_JSONB_P(3),
+													 PG_GETARG_INT64(5)));
 }
 
-/* SQL: paxos_learn(digest text, slot bigint, value jsonb) → jsonb */
+/* SQL: paxos_learn(digest text, ballot bigint, chosen_through bigint) → jsonb */
 Datum
 paxos_sql_learn(PG_FUNCTION_ARGS)
 {
-	paxos_peer_call_begin(fcinfo, false);
+	int			learned;
+
+	paxos_peer_call_begin(fcinfo, PEER_READ);
+
 	/*
 	 * No need to wait for the flush: a learned entry lost in a crash is
-	 * fetched again by catch-up.  The leader's next accept queues behind
-	 * this call on the same connection, so it should be quick.
+	 * fetched again by catch-up.
 	 */
 	(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-	paxos_log_insert(PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2));
-	paxos_wake_worker_at_commit();
-	return paxos_peer_call_end(paxos_acceptor_status());
+	learned = paxos_acceptor_learn(PG_GETARG_INT64(1), PG_GETARG_INT64(2));
+	return paxos_peer_call_end(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																  CStringGetDatum(psprintf("{\"learned\": %d}", learned)))));
 }
 
 /* SQL: paxos_fetch(digest text, from_slot bigint, max_entries int) → jsonb */
 Datum
 paxos_sql_fetch(PG_FUNCTION_ARGS)
 {
-	paxos_peer_call_begin(fcinfo, false);
+	paxos_peer_call_begin(fcinfo, PEER_READ);
 	return paxos_peer_call_end(paxos_fetch_entries(PG_GETARG_INT64(1),
 												   PG_GETARG_INT32(2)));
 }
@@ -279,7 +345,7 @@ paxos_sql_fetch(PG_FUNCTION_ARGS)
 Datum
 paxos_sql_status(PG_FUNCTION_ARGS)
 {
-	paxos_peer_call_begin(fcinfo, false);
+	paxos_peer_call_begin(fcinfo, PEER_READ);
 	return paxos_peer_call_end(paxos_acceptor_status());
 }
 
@@ -297,7 +363,7 @@ paxos_sql_forward(PG_FUNCTION_ARGS)
 	Oid			types[1] = {JSONBOID};
 	Datum		values[1];
 
-	paxos_peer_call_begin(fcinfo, false);
+	paxos_peer_call_begin(fcinfo, PEER_READ);
 	/* the follower resends what is lost: no need to wait for the flush */
 	(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);

@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "apply.h"
+#include "query.h"
 
 /*
  * One command of a chosen entry, the parameters of every query the apply
@@ -50,10 +51,12 @@ typedef struct PaxosEntry
 	int			seq;
 } PaxosEntry;
 
+#define ENTRY_QUERY(sql) {sql, 5, {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID}}
+
+/* Runs `q`, an ENTRY_QUERY, with the parameters of `e`. */
 static int
-paxos_exec(const PaxosEntry *e, const char *sql)
+paxos_exec(const PaxosEntry *e, PaxosQuery *q)
 {
-	Oid			types[5] = {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID};
 	Datum		values[5];
 	int			rc;
 
@@ -62,15 +65,53 @@ paxos_exec(const PaxosEntry *e, const char *sql)
 	values[2] = TimestampTzGetDatum(e->chosen_at);
 	values[3] = CStringGetTextDatum(e->proposed_by);
 	values[4] = Int32GetDatum(e->seq);
+
 	/*
 	 * Never read_only: each statement must see what earlier commands of the
 	 * same entry (and the caller's log insert) wrote in this transaction.
 	 */
-	rc = SPI_execute_with_args(sql, 5, types, values, NULL, false, 0);
+	rc = paxos_query_run(q, values, false, 0);
 	if (rc < 0)
 		elog(ERROR, "schemaevo apply: SPI_execute failed: %s",
 			 SPI_result_code_string(rc));
 	return rc;
+}
+
+/* The same for a statement built at run time (rare commands only). */
+static int
+paxos_exec_dynamic(const PaxosEntry *e, const char *sql)
+{
+	PaxosQuery	q = ENTRY_QUERY(NULL);
+	SPIPlanPtr	plan;
+	Datum		values[5];
+	int			rc;
+
+	plan = SPI_prepare(sql, q.nargs, q.argtypes);
+	if (plan == NULL)
+		elog(ERROR, "schemaevo apply: could not prepare \"%s\"", sql);
+	values[0] = JsonbPGetDatum(e->command);
+	values[1] = Int64GetDatum(e->slot);
+	values[2] = TimestampTzGetDatum(e->chosen_at);
+	values[3] = CStringGetTextDatum(e->proposed_by);
+	values[4] = Int32GetDatum(e->seq);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	if (rc < 0)
+		elog(ERROR, "schemaevo apply: SPI_execute failed: %s",
+			 SPI_result_code_string(rc));
+	SPI_freeplan(plan);
+	return rc;
+}
+
+/* command->>key, or "" when the command has no such string. */
+static char *
+paxos_command_text(const PaxosEntry *e, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&e->command->root, key,
+												 strlen(key), NULL);
+
+	if (v == NULL || v->type != jbvString)
+		return "";
+	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
 /* The first column of the first row of the last query, or NULL. */
@@ -104,17 +145,15 @@ paxos_member(Jsonb *value, const char *key)
 static void
 paxos_record_request(const PaxosEntry *e, Jsonb *outcome)
 {
-	Oid			types[3] = {JSONBOID, INT8OID, JSONBOID};
-	Datum		values[3];
+	static PaxosQuery q = {
+		"INSERT INTO schemaevo.requests "
+		"SELECT $1->>'request_id', $2, $3 "
+		"WHERE $1->>'request_id' IS NOT NULL "
+		"ON CONFLICT (request_id) DO NOTHING",
+	3, {JSONBOID, INT8OID, JSONBOID}};
 
-	values[0] = JsonbPGetDatum(e->command);
-	values[1] = Int64GetDatum(e->slot);
-	values[2] = JsonbPGetDatum(outcome);
-	if (SPI_execute_with_args("INSERT INTO schemaevo.requests "
-							  "SELECT $1->>'request_id', $2, $3 "
-							  "WHERE $1->>'request_id' IS NOT NULL "
-							  "ON CONFLICT (request_id) DO NOTHING",
-							  3, types, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (paxos_query_run(&q, (Datum[]) {JsonbPGetDatum(e->command), Int64GetDatum(e->slot),
+						JsonbPGetDatum(outcome)}, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "schemaevo apply: could not record request");
 }
 
@@ -157,30 +196,32 @@ paxos_outcome_error(int sqlerrcode, const char *message, const char *hint)
 static Jsonb *
 paxos_apply_register(const PaxosEntry *e)
 {
+	static PaxosQuery next_version = ENTRY_QUERY("SELECT coalesce(($1->>'version')::int, max(version) + 1, 1), "
+					   "       coalesce(bool_or(version = ($1->>'version')::int), false) "
+					   "  FROM schemaevo.schemas WHERE name = $1->>'name'");
+	static PaxosQuery same_name_hash = ENTRY_QUERY("SELECT name FROM schemaevo.schemas "
+					   " WHERE (layout->>'name_hash')::bigint = ($1->>'name_hash')::bigint "
+					   "   AND name <> $1->>'name' LIMIT 1");
+	static PaxosQuery same_definition = ENTRY_QUERY("SELECT schema_id FROM schemaevo.schemas "
+					   " WHERE name = $1->>'name' AND fingerprint = $1->>'fingerprint' "
+					   "   AND (jsonb_typeof($1->'version') = 'null' "
+					   "        OR version = ($1->>'version')::int) "
+					   " ORDER BY version DESC LIMIT 1");
 	char	   *name;
 	char	   *existing;
 	char	   *other;
 	char	   *version;
 	char	   *schema_id;
 
-	paxos_exec(e, "SELECT $1->>'name'");
-	name = pstrdup(paxos_first_value());
+	name = paxos_command_text(e, "name");
 
 	/* an identical definition returns the existing id */
-	paxos_exec(e,
-			   "SELECT schema_id FROM schemaevo.schemas "
-			   " WHERE name = $1->>'name' AND fingerprint = $1->>'fingerprint' "
-			   "   AND (jsonb_typeof($1->'version') = 'null' "
-			   "        OR version = ($1->>'version')::int) "
-			   " ORDER BY version DESC LIMIT 1");
+	paxos_exec(e, &same_definition);
 	existing = paxos_first_value();
 	if (existing)
 		return paxos_outcome_ok("schema_id", existing);
 
-	paxos_exec(e,
-			   "SELECT name FROM schemaevo.schemas "
-			   " WHERE (layout->>'name_hash')::bigint = ($1->>'name_hash')::bigint "
-			   "   AND name <> $1->>'name' LIMIT 1");
+	paxos_exec(e, &same_name_hash);
 	other = paxos_first_value();
 	if (other)
 		return paxos_outcome_error(ERRCODE_DUPLICATE_OBJECT,
@@ -188,10 +229,7 @@ paxos_apply_register(const PaxosEntry *e)
 											name, other),
 								   "Messages carry a 32-bit hash of the schema name; choose another name.");
 
-	paxos_exec(e,
-			   "SELECT coalesce(($1->>'version')::int, max(version) + 1, 1), "
-			   "       coalesce(bool_or(version = ($1->>'version')::int), false) "
-			   "  FROM schemaevo.schemas WHERE name = $1->>'name'");
+	paxos_exec(e, &next_version);
 	version = paxos_first_value();
 	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
 			   "t") == 0)
@@ -201,7 +239,7 @@ paxos_apply_register(const PaxosEntry *e)
 								   "Leave \"version\" out of the definition to register the next version.");
 	version = pstrdup(version);
 
-	paxos_exec(e, psprintf(
+	paxos_exec_dynamic(e, psprintf(
 						   "WITH v(version) AS (SELECT %s) "
 						   "INSERT INTO schemaevo.schemas "
 						   "SELECT ($1->>'name') || '@' || v.version, $1->>'name', v.version, "
@@ -216,7 +254,7 @@ paxos_apply_register(const PaxosEntry *e)
 	schema_id = pstrdup(paxos_first_value());
 
 	/* a version registered below existing ones joins their fallback maps */
-	paxos_exec(e, psprintf(
+	paxos_exec_dynamic(e, psprintf(
 						   "UPDATE schemaevo.schemas "
 						   "   SET fallback_offset_maps = fallback_offset_maps "
 						   "       || jsonb_build_object('%s', $1->'offset_map') "
@@ -232,51 +270,50 @@ paxos_apply_register(const PaxosEntry *e)
 static Jsonb *
 paxos_apply_promote(const PaxosEntry *e)
 {
-	paxos_exec(e,
-			   "SELECT 1 FROM schemaevo.schemas WHERE schema_id = $1->>'schema_id'");
+	static PaxosQuery promote = ENTRY_QUERY("WITH t AS (SELECT DISTINCT x AS tenant_id "
+					   "             FROM jsonb_array_elements_text($1->'tenants') x), "
+					   "     h AS (INSERT INTO schemaevo.promotions "
+					   "           SELECT $2, $5, t.tenant_id, a.schema_id, $1->>'schema_id', $3, "
+					   "                  coalesce($1->>'origin', $4) "
+					   "             FROM t LEFT JOIN schemaevo.active_schemas a USING (tenant_id)) "
+					   "INSERT INTO schemaevo.active_schemas "
+					   "SELECT t.tenant_id, $1->>'schema_id', $3, $2 FROM t "
+					   "ON CONFLICT (tenant_id) DO UPDATE "
+					   "   SET schema_id = excluded.schema_id, "
+					   "       promoted_at = excluded.promoted_at, "
+					   "       log_slot = excluded.log_slot");
+	static PaxosQuery schema_exists = ENTRY_QUERY("SELECT 1 FROM schemaevo.schemas WHERE schema_id = $1->>'schema_id'");
+
+	paxos_exec(e, &schema_exists);
 	if (SPI_processed == 0)
 	{
-		paxos_exec(e, "SELECT $1->>'schema_id'");
 		return paxos_outcome_error(ERRCODE_UNDEFINED_OBJECT,
 								   psprintf("schema \"%s\" does not exist",
-											paxos_first_value()),
+											paxos_command_text(e, "schema_id")),
 								   "Register it with schemaevo.register_schema() first.");
 	}
 
-	paxos_exec(e,
-			   "WITH t AS (SELECT DISTINCT x AS tenant_id "
-			   "             FROM jsonb_array_elements_text($1->'tenants') x), "
-			   "     h AS (INSERT INTO schemaevo.promotions "
-			   "           SELECT $2, $5, t.tenant_id, a.schema_id, $1->>'schema_id', $3, "
-			   "                  coalesce($1->>'origin', $4) "
-			   "             FROM t LEFT JOIN schemaevo.active_schemas a USING (tenant_id)) "
-			   "INSERT INTO schemaevo.active_schemas "
-			   "SELECT t.tenant_id, $1->>'schema_id', $3, $2 FROM t "
-			   "ON CONFLICT (tenant_id) DO UPDATE "
-			   "   SET schema_id = excluded.schema_id, "
-			   "       promoted_at = excluded.promoted_at, "
-			   "       log_slot = excluded.log_slot");
+	paxos_exec(e, &promote);
 
 	CacheInvalidateRelcacheByRelid(get_relname_relid("active_schemas",
 													 get_namespace_oid("schemaevo", false)));
-	paxos_exec(e, "SELECT $1->>'schema_id'");
-	return paxos_outcome_ok("schema_id", paxos_first_value());
+	return paxos_outcome_ok("schema_id", paxos_command_text(e, "schema_id"));
 }
 
 /* Applies one command of an entry; its outcome. */
 static Jsonb *
 paxos_apply_command(const PaxosEntry *e)
 {
+	static PaxosQuery earlier_outcome = ENTRY_QUERY("SELECT outcome FROM schemaevo.requests "
+					   " WHERE request_id = $1->>'request_id'");
 	char	   *op;
 
 	/* a retried request gets the outcome of its first application */
-	paxos_exec(e, "SELECT outcome FROM schemaevo.requests "
-			   " WHERE request_id = $1->>'request_id'");
+	paxos_exec(e, &earlier_outcome);
 	if (SPI_processed > 0)
 		return paxos_jsonb_from_text(paxos_first_value());
 
-	paxos_exec(e, "SELECT $1->>'op'");
-	op = paxos_first_value() ? pstrdup(paxos_first_value()) : "";
+	op = paxos_command_text(e, "op");
 	if (strcmp(op, "register") == 0)
 		return paxos_apply_register(e);
 	if (strcmp(op, "promote") == 0)
@@ -294,17 +331,19 @@ paxos_apply_command(const PaxosEntry *e)
 void
 paxos_log_insert(int64 slot, Jsonb *value)
 {
+	static PaxosQuery insert = {
+		"INSERT INTO schemaevo.log (slot, value, proposed_by, chosen_at) "
+		"VALUES ($1, $2, coalesce($2->>'proposed_by', ''), "
+		"        coalesce(($2->>'proposed_at')::timestamptz, 'epoch')) "
+		"ON CONFLICT (slot) DO NOTHING",
+	2, {INT8OID, JSONBOID}};
 	Oid			types[2] = {INT8OID, JSONBOID};
 	Datum		values[2];
 	char	   *same;
 
 	values[0] = Int64GetDatum(slot);
 	values[1] = JsonbPGetDatum(value);
-	if (SPI_execute_with_args("INSERT INTO schemaevo.log (slot, value, proposed_by, chosen_at) "
-							  "VALUES ($1, $2, coalesce($2->>'proposed_by', ''), "
-							  "        coalesce(($2->>'proposed_at')::timestamptz, 'epoch')) "
-							  "ON CONFLICT (slot) DO NOTHING",
-							  2, types, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (paxos_query_run(&insert, values, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "schemaevo: could not insert log slot " INT64_FORMAT, slot);
 	if (SPI_processed == 1)
 		return;
@@ -333,17 +372,34 @@ paxos_log_insert(int64 slot, Jsonb *value)
 int64
 paxos_applied_slot(void)
 {
-	if (SPI_execute("SELECT applied_slot FROM schemaevo.node_state", true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
+	static PaxosQuery q = {"SELECT applied_slot FROM schemaevo.node_state", 0};
+	bool		isnull;
+
+	if (paxos_query_run(&q, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "schemaevo: node_state is missing");
-	return strtoll(paxos_first_value(), NULL, 10);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 Jsonb *
 paxos_apply(int64 slot)
 {
+	static PaxosQuery lock = {"SELECT applied_slot FROM schemaevo.node_state FOR UPDATE", 0};
+	static PaxosQuery entry = {
+		"SELECT value, chosen_at, proposed_by, "
+		"       jsonb_array_length(value->'commands') "
+		"  FROM schemaevo.log WHERE slot = $1",
+	1, {INT8OID}};
+	static PaxosQuery record = {
+		"WITH d AS (SELECT md5(n.digest || ':' || l.slot || ':' || l.value::text) AS digest "
+		"             FROM schemaevo.node_state n, schemaevo.log l WHERE l.slot = $1), "
+		"     l AS (UPDATE schemaevo.log SET outcome = $2, digest = d.digest "
+		"             FROM d WHERE slot = $1) "
+		"UPDATE schemaevo.node_state SET applied_slot = $1, digest = d.digest FROM d",
+	2, {INT8OID, JSONBOID}};
+	static PaxosQuery forget = {
+		"DELETE FROM schemaevo.acceptor_slots WHERE slot <= $1",
+	1, {INT8OID}};
 	PaxosEntry	e;
-	Oid			types[1] = {INT8OID};
 	Datum		values[1];
 	bool		isnull;
 	Jsonb	   *value;
@@ -354,8 +410,7 @@ paxos_apply(int64 slot)
 	char	   *applied;
 
 	/* lock node_state: one applier at a time, strictly in order */
-	if (SPI_execute("SELECT applied_slot FROM schemaevo.node_state FOR UPDATE",
-					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (paxos_query_run(&lock, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "schemaevo: node_state is missing");
 	applied = paxos_first_value();
 	if (strtoll(applied, NULL, 10) != slot - 1)
@@ -363,10 +418,7 @@ paxos_apply(int64 slot)
 			 slot, applied);
 
 	values[0] = Int64GetDatum(slot);
-	if (SPI_execute_with_args("SELECT value, chosen_at, proposed_by, "
-							  "       jsonb_array_length(value->'commands') "
-							  "  FROM schemaevo.log WHERE slot = $1",
-							  1, types, values, NULL, false, 1) != SPI_OK_SELECT ||
+	if (paxos_query_run(&entry, values, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " is not in the log", slot);
 	value = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
@@ -401,22 +453,9 @@ paxos_apply(int64 slot)
 	appendStringInfoChar(&outcomes, ']');
 	result = paxos_jsonb_from_text(outcomes.data);
 
-	{
-		Oid			t2[2] = {INT8OID, JSONBOID};
-		Datum		v2[2];
-
-		v2[0] = Int64GetDatum(slot);
-		v2[1] = JsonbPGetDatum(result);
-		if (SPI_execute_with_args(
-								  "WITH d AS (SELECT md5(n.digest || ':' || l.slot || ':' || l.value::text) AS digest "
-								  "             FROM schemaevo.node_state n, schemaevo.log l WHERE l.slot = $1), "
-								  "     l AS (UPDATE schemaevo.log SET outcome = $2, digest = d.digest "
-								  "             FROM d WHERE slot = $1) "
-								  "UPDATE schemaevo.node_state SET applied_slot = $1, digest = d.digest FROM d",
-								  2, t2, v2, NULL, false, 0) != SPI_OK_UPDATE ||
-			SPI_execute_with_args("DELETE FROM schemaevo.acceptor_slots WHERE slot <= $1",
-								  1, t2, v2, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
-	}
+	if (paxos_query_run(&record, (Datum[]) {Int64GetDatum(slot), JsonbPGetDatum(result)},
+						false, 0) != SPI_OK_UPDATE ||
+		paxos_query_run(&forget, (Datum[]) {Int64GetDatum(slot)}, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
 	return result;
 }

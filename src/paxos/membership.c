@@ -97,7 +97,7 @@ paxos_init_cluster(PG_FUNCTION_ARGS)
 							  "VALUES ($1, $2, false) "
 							  "ON CONFLICT (singleton) DO UPDATE "
 							  "   SET node_name = excluded.node_name, digest = excluded.digest, "
-							  "       voting = false",
+							  "       voting = false, system_identifier = NULL, timeline = NULL",
 							  2, (Oid[]) {TEXTOID, TEXTOID}, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "schemaevo: could not write cluster_self");
 	SPI_finish();

@@ -156,7 +156,9 @@ extern void paxos_wake_worker_at_commit(void);
 
 /* ---- the acceptor (acceptor.c); caller in a transaction, on SPI ---- */
 extern Jsonb *paxos_acceptor_prepare(int64 ballot, int64 from_slot);
-extern Jsonb *paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value);
+extern Jsonb *paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value,
+									 int64 chosen_through);
+extern int	paxos_acceptor_learn(int64 ballot, int64 through);
 extern Jsonb *paxos_acceptor_status(void);
 extern Jsonb *paxos_fetch_entries(int64 from_slot, int max_entries);
 

@@ -38,6 +38,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
@@ -106,6 +107,9 @@ static int64 pw_peer_chosen_max = 0;	/* highest chosen slot a peer has */
 static MemoryContext pw_cxt;	/* pending requests */
 static MemoryContext pw_outer_cxt;	/* the caller's, around a transaction */
 static List *pw_pending = NIL;
+
+static bool pw_phase1(bool fence);
+static void pw_backoff(void);
 
 /* ---- transactions ---- */
 
@@ -665,45 +669,117 @@ pw_publish_self(void)
 }
 
 /*
- * Becomes a voter once caught up: with a durable voting flag (a restart)
- * after statuses from a majority; without one (new member, wiped data
- * directory) after statuses from every other member, adopting the highest
- * promise among them and waiting until no slot is in flight.
+ * Whether this data directory is the one that cast the node's votes: a
+ * restored backup or snapshot taken before a crash on another timeline, or
+ * a promoted standby, carries the voting flag but not the promises made
+ * since, and must rejoin like a new member.
+ */
+static bool
+pw_same_incarnation(const char *sysid, const char *tli)
+{
+	char		mine[32];
+
+	if (sysid == NULL || tli == NULL)
+		return false;
+	snprintf(mine, sizeof(mine), UINT64_FORMAT, GetSystemIdentifier());
+	return strcmp(sysid, mine) == 0 &&
+		strtoul(tli, NULL, 10) == GetWALInsertionTimeLine();
+}
+
+/*
+ * Becomes a voter once caught up.
+ *
+ * After a restart (durable voting flag, same data directory): once
+ * statuses from a majority show nothing chosen that we lack.
+ *
+ * Otherwise (new member, wiped or restored data directory) the node may
+ * have forgotten promises and acceptances, so it first fences every ballot
+ * it could have voted in: phase 1 with a ballot above every promise seen,
+ * granted by every other member, then phase 2 of every value those grants
+ * reported, counting only the other members' acceptances.  No ballot below
+ * ours can then gain an acceptance anywhere, every slot in flight is
+ * chosen, and our own acceptor starts from our ballot.  (A status check
+ * alone is not enough: an acceptance committing just after its node
+ * answered would be missed.)
  */
 static void
 pw_try_recover(void)
 {
+	static bool warned_fsync = false;
 	bool		was_voter = false;
 	int64		chosen_max;
 	int64		accepted_max;
 	int64		promised_max;
 	int			answered;
 
+	if (GetCurrentTimestamp() < pw_backoff_until)
+		return;
 	if (pw_npeers > 0)
 	{
+		bool		voted;
+
+		if (!enableFsync)
+		{
+			if (!warned_fsync)
+				ereport(WARNING,
+						(errmsg("schemaevo: node \"%s\" does not vote with fsync off",
+								pw_m.self_name),
+						 errdetail("A promise or acceptance must survive a crash before it is counted."),
+						 errhint("Set fsync = on.")));
+			warned_fsync = true;
+			return;
+		}
+		warned_fsync = false;
+
 		pw_begin();
-		if (SPI_execute("SELECT voting FROM schemaevo.cluster_self", true, 1) != SPI_OK_SELECT)
+		if (SPI_execute("SELECT c.voting, c.system_identifier, c.timeline, a.promised "
+						"  FROM schemaevo.cluster_self c, schemaevo.acceptor_state a",
+						true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "schemaevo: could not read cluster_self");
-		was_voter = SPI_processed == 1 &&
-			strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+		if (SPI_processed == 1)
+		{
+			HeapTuple	t = SPI_tuptable->vals[0];
+			TupleDesc	d = SPI_tuptable->tupdesc;
+
+			voted = strcmp(SPI_getvalue(t, d, 1), "t") == 0;
+			was_voter = voted && pw_same_incarnation(SPI_getvalue(t, d, 2),
+													 SPI_getvalue(t, d, 3));
+			if (voted && !was_voter)
+				ereport(LOG,
+						(errmsg("schemaevo: node \"%s\" rejoins as a new member",
+								pw_m.self_name),
+						 errdetail("Its votes were cast by another data directory (system identifier or timeline differ): a restored backup, a snapshot or a promoted standby.")));
+			pw_saw_promise(strtoll(SPI_getvalue(t, d, 4), NULL, 10));
+		}
 		pw_commit();
 
 		answered = pw_status_round(&chosen_max, &accepted_max, &promised_max);
-		if (answered + 1 < (was_voter ? pw_majority : pw_m.nmembers))
+		if (answered < (was_voter ? pw_majority - 1 : pw_npeers))
 			return;
 		if (pw_applied < chosen_max)
 			return;				/* still catching up */
-		if (!was_voter && accepted_max > chosen_max)
-			return;				/* a slot is in flight: wait for it */
+		if (!was_voter && !pw_phase1(true))
+		{
+			pw_backoff();
+			return;
+		}
 
 		pw_begin();
 		if (SPI_execute_with_args("UPDATE schemaevo.acceptor_state SET promised = greatest(promised, $1)",
 								  1, (Oid[]) {INT8OID},
-								  (Datum[]) {Int64GetDatum(promised_max)},
+								  (Datum[]) {Int64GetDatum(Max(pw_max_promise, pw_leader ? pw_ballot : 0))},
 								  NULL, false, 0) != SPI_OK_UPDATE ||
-			SPI_execute("UPDATE schemaevo.cluster_self SET voting = true", false, 0) != SPI_OK_UPDATE)
+			SPI_execute_with_args("UPDATE schemaevo.cluster_self SET voting = true, "
+								  "       system_identifier = $1, timeline = $2",
+								  2, (Oid[]) {TEXTOID, INT4OID},
+								  (Datum[]) {CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier())),
+								  Int32GetDatum((int32) GetWALInsertionTimeLine())},
+								  NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "schemaevo: could not record voting");
 		pw_commit();
+
+		/* a fence is no claim to lead: the node forwards like any other */
+		pw_leader = false;
 	}
 	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
 	paxos_shared->voting = true;
@@ -725,21 +801,26 @@ pw_backoff(void)
 												   5 + (int) pg_prng_uint64_range(&pg_global_prng_state, 0, cap));
 }
 
-/* Sends learn(slot, value) to every peer without waiting for replies. */
+/*
+ * Tells every peer, without waiting for replies, that the slots we chose
+ * in our ballot are chosen up to `through`.
+ */
 static void
-pw_broadcast_learn(int64 slot, const char *value)
+pw_broadcast_learn(int64 through)
 {
-	char		s[32];
+	char		b[32];
+	char		t[32];
 	const char *params[3];
 
 	if (pw_npeers == 0)
 		return;
-	snprintf(s, sizeof(s), INT64_FORMAT, slot);
+	snprintf(b, sizeof(b), INT64_FORMAT, pw_ballot);
+	snprintf(t, sizeof(t), INT64_FORMAT, through);
 	params[0] = pw_m.digest;
-	params[1] = s;
-	params[2] = value;
+	params[1] = b;
+	params[2] = t;
 	paxos_round_begin(pw_peers, pw_npeers,
-					  "SELECT schemaevo.paxos_learn($1, $2::bigint, $3::jsonb)",
+					  "SELECT schemaevo.paxos_learn($1, $2::bigint, $3::bigint)",
 					  3, params);
 }
 
@@ -749,8 +830,10 @@ pw_phase2(int64 slot, Jsonb *value)
 {
 	char		b[32];
 	char		s[32];
+	char		t[32];
 	char	   *vtext = pw_text(value);
-	const char *params[4];
+	const char *params[6];
+	bool		fence = !paxos_shared->voting;
 	Jsonb	   *local;
 	int			accepted;
 	bool		behind;
@@ -758,22 +841,34 @@ pw_phase2(int64 slot, Jsonb *value)
 
 	snprintf(b, sizeof(b), INT64_FORMAT, pw_ballot);
 	snprintf(s, sizeof(s), INT64_FORMAT, slot);
+	/* the slots before this one in our ballot are chosen: peers learn them */
+	snprintf(t, sizeof(t), INT64_FORMAT, slot - 1);
 	params[0] = pw_m.digest;
 	params[1] = b;
 	params[2] = s;
 	params[3] = vtext;
+	params[4] = fence ? "true" : "false";
+	params[5] = t;
 	if (pw_npeers > 0)
 		paxos_round_begin(pw_peers, pw_npeers,
-						  "SELECT schemaevo.paxos_accept($1, $2::bigint, $3::bigint, $4::jsonb)",
-						  4, params);
+						  "SELECT schemaevo.paxos_accept($1, $2::bigint, $3::bigint, $4::jsonb, $5::boolean, $6::bigint)",
+						  6, params);
 
-	/* our own acceptance, durable, while the peers work */
-	pw_begin();
-	local = pw_copy(paxos_acceptor_accept(pw_ballot, slot, value));
-	pw_commit();
-	accepted = pw_get_bool(local, "ok") ? 1 : 0;
-	behind = pw_get_bool(local, "chosen");
-	pw_saw_promise(pw_get_int(local, "promised"));
+	/*
+	 * Our own acceptance, durable, while the peers work; a node fencing its
+	 * way back in (not voting yet) counts only the others.
+	 */
+	accepted = 0;
+	behind = false;
+	if (!fence)
+	{
+		pw_begin();
+		local = pw_copy(paxos_acceptor_accept(pw_ballot, slot, value, slot - 1));
+		pw_commit();
+		accepted = pw_get_bool(local, "ok") ? 1 : 0;
+		behind = pw_get_bool(local, "chosen");
+		pw_saw_promise(pw_get_int(local, "promised"));
+	}
 
 	if (pw_npeers > 0)
 	{
@@ -805,7 +900,7 @@ pw_phase2(int64 slot, Jsonb *value)
 		if (applied)
 			(void) paxos_apply(slot);
 		pw_commit();
-		pw_broadcast_learn(slot, vtext);
+		pw_broadcast_learn(slot);
 		if (applied)
 			pw_note_applied(slot);
 		else
@@ -879,17 +974,19 @@ pw_granted_values(Jsonb **replies, int nreplies)
 /*
  * Phase 1 for every slot from the one after our applied slot; on success we
  * lead, and every value a promise reported has been chosen again under our
- * ballot (no-ops fill the gaps).
+ * ballot (no-ops fill the gaps).  With `fence` (a node rejoining with a
+ * memory it cannot trust, see pw_try_recover) our own acceptor takes no
+ * part and every other member must grant.
  */
 static bool
-pw_phase1(void)
+pw_phase1(bool fence)
 {
 	int64		from = pw_applied + 1;
 	int64		round;
 	int64		ballot;
 	char		b[32];
 	char		f[32];
-	const char *params[3];
+	const char *params[4];
 	Jsonb	   *replies[PAXOS_MAX_MEMBERS + 1];
 	int			nreplies = 0;
 	int			granted = 0;
@@ -906,14 +1003,18 @@ pw_phase1(void)
 	params[0] = pw_m.digest;
 	params[1] = b;
 	params[2] = f;
+	params[3] = fence ? "true" : "false";
 	if (pw_npeers > 0)
 		paxos_round_begin(pw_peers, pw_npeers,
-						  "SELECT schemaevo.paxos_prepare($1, $2::bigint, $3::bigint)",
-						  3, params);
+						  "SELECT schemaevo.paxos_prepare($1, $2::bigint, $3::bigint, $4::boolean)",
+						  4, params);
 
-	pw_begin();
-	replies[nreplies++] = pw_copy(paxos_acceptor_prepare(ballot, from));
-	pw_commit();
+	if (!fence)
+	{
+		pw_begin();
+		replies[nreplies++] = pw_copy(paxos_acceptor_prepare(ballot, from));
+		pw_commit();
+	}
 
 	if (pw_npeers > 0)
 	{
@@ -935,7 +1036,7 @@ pw_phase1(void)
 		pw_catch_up(pw_peer_chosen_max);
 		return false;
 	}
-	if (granted < pw_majority)
+	if (granted < (fence ? pw_npeers : pw_majority))
 		return false;
 
 	pw_ballot = ballot;
@@ -1096,7 +1197,7 @@ pw_propose(bool repair)
 	if (!pw_leader || pw_next_slot != pw_applied + 1)
 	{
 		pw_leader = false;
-		if (!pw_phase1())
+		if (!pw_phase1(false))
 		{
 			pw_backoff();
 			return;

@@ -15,11 +15,16 @@ my $id = $n1->safe_psql('postgres', q{
 SELECT schemaevo.register_schema('{"name": "orders", "fields": [{"name": "id", "type": "int64"}, {"name": "note", "type": "string"}]}')});
 is($id, 'orders@1', 'registered on n1');
 
-# promote from another node once it knows n1 leads: it forwards to n1
-$n2->poll_query_until('postgres',
-	q{SELECT role = 'leader' FROM schemaevo.cluster_status WHERE node_name = 'n1'})
-  or die 'n2 does not see n1 lead';
-$n2->safe_psql('postgres', q{CALL schemaevo.promote_schema('acme', 'orders@1')});
+# the leader chose the registration; every node comes to know which it is
+my $leader = $n1->safe_psql('postgres',
+	q{SELECT l.value->>'proposed_by' FROM schemaevo.log l ORDER BY slot DESC LIMIT 1});
+my ($follower) = grep { $_->name ne $leader } @n;
+$follower->poll_query_until('postgres',
+	"SELECT role = 'leader' FROM schemaevo.cluster_status WHERE node_name = '$leader'")
+  or die $follower->name . " does not see $leader lead";
+
+# promote from a follower: it forwards to the leader
+$follower->safe_psql('postgres', q{CALL schemaevo.promote_schema('acme', 'orders@1')});
 $n3->safe_psql('postgres', q{SELECT schemaevo.register_schema('{"name": "orders", "fields": [{"name": "id", "type": "int64"}, {"name": "note", "type": "string"}, {"name": "x", "type": "int8", "default": 0}]}')});
 $n3->safe_psql('postgres', q{CALL schemaevo.promote_schema(ARRAY['globex', 'initech'], 'orders@2')});
 
@@ -38,13 +43,13 @@ for my $node (@n)
 		'{"x": 0, "id": 7, "note": "hi"}', 'decodes on ' . $node->name);
 }
 
-# n2 forwarded its promotion to the leader, n1: the leader proposed the
-# slot, the history names the node the promotion was submitted on
+# the follower forwarded its promotion to the leader: the leader proposed
+# the slot, the history names the node the promotion was submitted on
 is($n1->safe_psql('postgres', q{
 SELECT l.value->>'proposed_by' || ' ' || h.proposed_by
   FROM schemaevo.promotion_history h JOIN schemaevo.log l USING (slot)
  WHERE h.tenant_id = 'acme'}),
-	'n1 n2', 'a follower forwards to the leader; the history keeps the origin');
+	"$leader " . $follower->name, 'a follower forwards to the leader; the history keeps the origin');
 
 # every node sees the others
 $n1->poll_query_until('postgres',

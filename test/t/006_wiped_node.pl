@@ -62,10 +62,10 @@ $n1->poll_query_until('postgres',
 pass('n1 sees the wiped node reachable but not voting');
 
 my ($ret, $out, $err) = psql_result($n3,
-	"SELECT schemaevo.paxos_prepare('$digest', 1000000, 1)");
+	"SELECT schemaevo.paxos_prepare('$digest', 1000000, 1, false)");
 like($err, qr/ERROR:  55000: this node does not vote yet/, 'paxos_prepare is refused on the wiped node');
 ($ret, $out, $err) = psql_result($n3,
-	"SELECT schemaevo.paxos_accept('$digest', 1000000, " . ($slot + 1) . ", '{\"commands\": []}')");
+	"SELECT schemaevo.paxos_accept('$digest', 1000000, " . ($slot + 1) . ", '{\"commands\": []}', false, 0)");
 like($err, qr/ERROR:  55000: this node does not vote yet/, 'paxos_accept is refused on the wiped node');
 is($n3->safe_psql('postgres', q{SELECT promised FROM schemaevo.acceptor_state}),
 	'0', 'the refused calls left no promise');

@@ -46,11 +46,11 @@ for my $case (
 		qr/ERROR:  25006: cannot change the schema registry on a hot standby/, 'promote_schema(text[])' ],
 	[ q{SELECT schemaevo.init_cluster('n1', '{"n1": "dbname=postgres"}')},
 		qr/ERROR:  25006: cannot initialise a cluster on a hot standby/, 'init_cluster' ],
-	[ q{SELECT schemaevo.paxos_prepare(digest, 1000000, 1) FROM schemaevo.cluster_self},
+	[ q{SELECT schemaevo.paxos_prepare(digest, 1000000, 1, false) FROM schemaevo.cluster_self},
 		qr/ERROR:  25006: a hot standby is not a member of the cluster/, 'paxos_prepare' ],
-	[ q{SELECT schemaevo.paxos_accept(digest, 1000000, 100, '{"commands": []}') FROM schemaevo.cluster_self},
+	[ q{SELECT schemaevo.paxos_accept(digest, 1000000, 100, '{"commands": []}', false, 0) FROM schemaevo.cluster_self},
 		qr/ERROR:  25006: a hot standby is not a member of the cluster/, 'paxos_accept' ],
-	[ q{SELECT schemaevo.paxos_learn(digest, 100, '{"commands": []}') FROM schemaevo.cluster_self},
+	[ q{SELECT schemaevo.paxos_learn(digest, 1000000, 100) FROM schemaevo.cluster_self},
 		qr/ERROR:  25006: a hot standby is not a member of the cluster/, 'paxos_learn' ])
 {
 	my ($ret, $out, $err) = psql_result($standby, $case->[0]);

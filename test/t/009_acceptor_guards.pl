@@ -18,7 +18,7 @@ my $digest = $n1->safe_psql('postgres', 'SELECT digest FROM schemaevo.cluster_se
 
 # the worker's database: the acceptor answers
 my $r = $n1->safe_psql('postgres',
-	"SELECT r->>'ok', r->>'promised' FROM schemaevo.paxos_prepare('$digest', 1000, 1) r");
+	"SELECT r->>'ok', r->>'promised' FROM schemaevo.paxos_prepare('$digest', 1000, 1, false) r");
 is($r, 'true|1000', 'the acceptor grants a prepare in the log worker\'s database');
 
 # a second database with the extension and the same membership
@@ -27,8 +27,8 @@ $n1->safe_psql('other', "CREATE EXTENSION schemaevo; SELECT schemaevo.init_clust
 is($n1->safe_psql('other', 'SELECT digest FROM schemaevo.cluster_self'), $digest,
 	'the other database has the same membership digest');
 for my $call (
-	[ 'paxos_prepare', "schemaevo.paxos_prepare('$digest', 2000, 1)" ],
-	[ 'paxos_accept', "schemaevo.paxos_accept('$digest', 2000, 1, '{\"commands\": []}')" ])
+	[ 'paxos_prepare', "schemaevo.paxos_prepare('$digest', 2000, 1, false)" ],
+	[ 'paxos_accept', "schemaevo.paxos_accept('$digest', 2000, 1, '{\"commands\": []}', false, 0)" ])
 {
 	my ($ret, $out, $err) = $n1->psql('other', "SELECT $call->[1]",
 		extra_params => ['-v', 'VERBOSITY=verbose']);
@@ -42,7 +42,7 @@ is($n1->safe_psql('other', 'SELECT promised FROM schemaevo.acceptor_state'), '0'
 
 # the node's one acceptor still refuses a lower ballot than it promised
 $r = $n1->safe_psql('postgres',
-	"SELECT r->>'ok', r->>'promised' FROM schemaevo.paxos_prepare('$digest', 500, 1) r");
+	"SELECT r->>'ok', r->>'promised' FROM schemaevo.paxos_prepare('$digest', 500, 1, false) r");
 is($r, 'false|1000', 'a lower ballot is refused by the node\'s acceptor');
 
 # fsync off: no acceptor at all
@@ -51,14 +51,14 @@ $n1->reload;
 $n1->poll_query_until('postgres', q{SELECT current_setting('fsync') = 'off'})
   or die 'fsync is still on';
 my ($ret, $out, $err) = $n1->psql('postgres',
-	"SELECT schemaevo.paxos_prepare('$digest', 3000, 1)",
+	"SELECT schemaevo.paxos_prepare('$digest', 3000, 1, false)",
 	extra_params => ['-v', 'VERBOSITY=verbose']);
 like($err, qr/ERROR:  55000: this node refuses to act as a Paxos acceptor with fsync off/,
 	'with fsync off the node refuses to act as acceptor');
 
 # another membership: refused before anything is read
 ($ret, $out, $err) = $n1->psql('postgres',
-	"SELECT schemaevo.paxos_prepare('0000', 4000, 1)",
+	"SELECT schemaevo.paxos_prepare('0000', 4000, 1, false)",
 	extra_params => ['-v', 'VERBOSITY=verbose']);
 like($err, qr/ERROR:  08P01: cluster membership digest mismatch/, 'another membership is refused');
 

@@ -30,6 +30,7 @@
 
 #include "paxos.h"
 #include "paxos_int.h"
+#include "query.h"
 
 PG_FUNCTION_INFO_V1(paxos_init_cluster);
 
@@ -167,9 +168,10 @@ paxos_membership_load(PaxosMembership *m, const char *fallback_name)
 void
 paxos_check_digest(const char *digest)
 {
+	static PaxosQuery q = {"SELECT digest FROM schemaevo.cluster_self", 0};
 	const char *mine = NULL;
 
-	if (SPI_execute("SELECT digest FROM schemaevo.cluster_self", true, 1) != SPI_OK_SELECT)
+	if (paxos_query_run(&q, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "schemaevo: could not read cluster_self");
 	if (SPI_processed == 1)
 		mine = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);

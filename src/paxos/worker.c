@@ -64,6 +64,7 @@
 #include "apply.h"
 #include "paxos.h"
 #include "paxos_int.h"
+#include "query.h"
 
 PGDLLEXPORT void paxos_worker_main(Datum arg);
 
@@ -107,6 +108,9 @@ static int64 pw_peer_chosen_max = 0;	/* highest chosen slot a peer has */
 static MemoryContext pw_cxt;	/* pending requests */
 static MemoryContext pw_outer_cxt;	/* the caller's, around a transaction */
 static List *pw_pending = NIL;
+static bool pw_recheck = false;	/* entries applied that pw_answer did not see */
+static int64 pw_learn_owed = 0;	/* chosen by us up to here in ... */
+static int64 pw_learn_ballot = 0;	/* ... this ballot, not yet told */
 
 static bool pw_phase1(bool fence);
 static void pw_backoff(void);
@@ -332,6 +336,8 @@ pw_note_applied(int64 applied)
 static void
 pw_apply_pending(void)
 {
+	static PaxosQuery next = {"SELECT 1 FROM schemaevo.log WHERE slot = $1", 1, {INT8OID}};
+
 	for (;;)
 	{
 		int64		applied;
@@ -339,10 +345,7 @@ pw_apply_pending(void)
 
 		pw_begin();
 		applied = paxos_applied_slot();
-		if (SPI_execute_with_args("SELECT 1 FROM schemaevo.log WHERE slot = $1",
-								  1, (Oid[]) {INT8OID},
-								  (Datum[]) {Int64GetDatum(applied + 1)},
-								  NULL, true, 1) != SPI_OK_SELECT)
+		if (paxos_query_run(&next, (Datum[]) {Int64GetDatum(applied + 1)}, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "schemaevo: could not read the log");
 		more = SPI_processed == 1;
 		if (more)
@@ -354,6 +357,7 @@ pw_apply_pending(void)
 		pw_note_applied(applied);
 		if (!more)
 			break;
+		pw_recheck = true;
 	}
 }
 
@@ -416,60 +420,34 @@ pw_take_requests(void)
 	pw_commit();
 }
 
-/* Answers pending requests whose request id has been applied. */
+/* Answers pending request `p` with its outcome (jsonb text) and slot. */
 static void
-pw_complete_requests(void)
+pw_finish(PendingRequest *p, const char *outcome, int64 slot)
+{
+	PaxosRequest *r;
+
+	p->done = true;
+	if (p->qslot < 0)
+		return;					/* forwarded: its backend waits on another node */
+	r = &paxos_shared->requests[p->qslot];
+	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
+	if (r->state == PRQ_TAKEN)
+	{
+		strlcpy(r->outcome, outcome, PAXOS_MAX_OUTCOME);
+		r->slot = slot;
+		r->state = PRQ_DONE;
+	}
+	else if (r->state == PRQ_ABANDONED)
+		r->state = PRQ_FREE;
+	LWLockRelease(paxos_shared->lock);
+	ConditionVariableBroadcast(&r->cv);
+}
+
+/* Drops answered requests from the pending list. */
+static void
+pw_forget_done(void)
 {
 	ListCell   *lc;
-	Datum	   *ids;
-	int			n = 0;
-	uint64		i;
-
-	if (pw_pending == NIL)
-		return;
-	ids = palloc(sizeof(Datum) * list_length(pw_pending));
-	foreach(lc, pw_pending)
-		ids[n++] = CStringGetTextDatum(((PendingRequest *) lfirst(lc))->request_id);
-
-	/* one query for the whole queue: it runs after every chosen slot */
-	pw_begin();
-	if (SPI_execute_with_args("SELECT request_id, outcome::text, slot FROM schemaevo.requests "
-							  " WHERE request_id = ANY ($1)",
-							  1, (Oid[]) {TEXTARRAYOID},
-							  (Datum[]) {PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT))},
-							  NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "schemaevo: could not read requests");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *id = SPI_getvalue(tup, desc, 1);
-
-		foreach(lc, pw_pending)
-		{
-			PendingRequest *p = lfirst(lc);
-			PaxosRequest *r;
-
-			if (p->done || strcmp(p->request_id, id) != 0)
-				continue;
-			p->done = true;
-			if (p->qslot < 0)
-				continue;		/* forwarded: its backend waits on another node */
-			r = &paxos_shared->requests[p->qslot];
-			LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
-			if (r->state == PRQ_TAKEN)
-			{
-				strlcpy(r->outcome, SPI_getvalue(tup, desc, 2), PAXOS_MAX_OUTCOME);
-				r->slot = strtoll(SPI_getvalue(tup, desc, 3), NULL, 10);
-				r->state = PRQ_DONE;
-			}
-			else if (r->state == PRQ_ABANDONED)
-				r->state = PRQ_FREE;
-			LWLockRelease(paxos_shared->lock);
-			ConditionVariableBroadcast(&r->cv);
-		}
-	}
-	pw_commit();
 
 	foreach(lc, pw_pending)
 	{
@@ -483,6 +461,95 @@ pw_complete_requests(void)
 			pfree(p);
 		}
 	}
+}
+
+/*
+ * Answers the pending requests among the commands of `value`, which we just
+ * applied as `slot` with `outcomes` (one per command, in order): no need
+ * to read them back from schemaevo.requests.
+ */
+static void
+pw_answer(Jsonb *value, Jsonb *outcomes, int64 slot)
+{
+	JsonbValue *commands = pw_get(value, "commands");
+	int			n;
+	int			i;
+
+	if (commands == NULL || commands->type != jbvBinary)
+		return;
+	n = JsonContainerSize(commands->val.binary.data);
+	for (i = 0; i < n; i++)
+	{
+		Jsonb	   *cmd = JsonbValueToJsonb(getIthJsonbValueFromContainer(commands->val.binary.data, i));
+		JsonbValue *outcome = getIthJsonbValueFromContainer(&outcomes->root, i);
+		char	   *id = pw_get_string(cmd, "request_id");
+		ListCell   *lc;
+
+		if (outcome == NULL)
+			continue;
+		foreach(lc, pw_pending)
+		{
+			PendingRequest *p = lfirst(lc);
+
+			if (!p->done && strcmp(p->request_id, id) == 0)
+			{
+				Jsonb	   *o = JsonbValueToJsonb(outcome);
+
+				pw_finish(p, JsonbToCString(NULL, &o->root, VARSIZE(o)), slot);
+			}
+		}
+	}
+	pw_forget_done();
+}
+
+/*
+ * Answers pending requests whose request id has been applied, reading
+ * schemaevo.requests: after entries were applied that we did not choose
+ * ourselves (learned, fetched), and for requests just taken (a retry after
+ * a worker restart may already be applied).
+ */
+static void
+pw_complete_requests(void)
+{
+	static PaxosQuery applied = {
+		"SELECT request_id, outcome::text, slot FROM schemaevo.requests "
+		" WHERE request_id = ANY ($1)",
+	1, {TEXTARRAYOID}};
+	ListCell   *lc;
+	Datum	   *ids;
+	int			n = 0;
+	uint64		i;
+
+	if (pw_pending == NIL || !pw_recheck)
+		return;
+	pw_recheck = false;
+	ids = palloc(sizeof(Datum) * list_length(pw_pending));
+	foreach(lc, pw_pending)
+		ids[n++] = CStringGetTextDatum(((PendingRequest *) lfirst(lc))->request_id);
+
+	/* one query for the whole queue: it runs after every chosen slot */
+	pw_begin();
+	if (paxos_query_run(&applied,
+						(Datum[]) {PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT))},
+						true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "schemaevo: could not read requests");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *id = SPI_getvalue(tup, desc, 1);
+
+		foreach(lc, pw_pending)
+		{
+			PendingRequest *p = lfirst(lc);
+
+			if (!p->done && strcmp(p->request_id, id) == 0)
+				pw_finish(p, SPI_getvalue(tup, desc, 2),
+						  strtoll(SPI_getvalue(tup, desc, 3), NULL, 10));
+		}
+	}
+	pw_commit();
+	pw_forget_done();
 }
 
 /* Drops pending requests whose backend gave up before we proposed them. */
@@ -802,20 +869,21 @@ pw_backoff(void)
 }
 
 /*
- * Tells every peer, without waiting for replies, that the slots we chose
- * in our ballot are chosen up to `through`.
+ * Tells every peer, without waiting for replies, which slots we had chosen
+ * in our last ballot, when no accept of that ballot has told them yet.
  */
 static void
-pw_broadcast_learn(int64 through)
+pw_broadcast_learn(void)
 {
 	char		b[32];
 	char		t[32];
 	const char *params[3];
 
-	if (pw_npeers == 0)
+	if (pw_npeers == 0 || pw_learn_owed == 0)
 		return;
-	snprintf(b, sizeof(b), INT64_FORMAT, pw_ballot);
-	snprintf(t, sizeof(t), INT64_FORMAT, through);
+	snprintf(b, sizeof(b), INT64_FORMAT, pw_learn_ballot);
+	snprintf(t, sizeof(t), INT64_FORMAT, pw_learn_owed);
+	pw_learn_owed = 0;
 	params[0] = pw_m.digest;
 	params[1] = b;
 	params[2] = t;
@@ -824,7 +892,17 @@ pw_broadcast_learn(int64 through)
 					  3, params);
 }
 
-/* Phase 2 for one slot under our ballot. */
+/*
+ * Phase 2 for one slot under our ballot.
+ *
+ * Our own acceptance normally goes into the transaction that records and
+ * applies the slot, once the peers' acceptances make a majority with it:
+ * one commit instead of two.  That is an acceptance like any other (the
+ * promise is checked under the acceptor's lock), and nobody hears the slot
+ * is chosen before it commits.  A slot that cannot be applied at once (we
+ * are behind) is accepted locally first, while the peers work; a node
+ * fencing its way back in (not voting yet) counts only the others.
+ */
 static Phase2Result
 pw_phase2(int64 slot, Jsonb *value)
 {
@@ -834,9 +912,12 @@ pw_phase2(int64 slot, Jsonb *value)
 	char	   *vtext = pw_text(value);
 	const char *params[6];
 	bool		fence = !paxos_shared->voting;
+	bool		combined = !fence && slot == pw_applied + 1;
 	Jsonb	   *local;
-	int			accepted;
-	bool		behind;
+	Jsonb	   *outcomes = NULL;
+	int			accepted = 0;
+	bool		behind = false;
+	bool		chosen = false;
 	int			i;
 
 	snprintf(b, sizeof(b), INT64_FORMAT, pw_ballot);
@@ -853,14 +934,10 @@ pw_phase2(int64 slot, Jsonb *value)
 		paxos_round_begin(pw_peers, pw_npeers,
 						  "SELECT schemaevo.paxos_accept($1, $2::bigint, $3::bigint, $4::jsonb, $5::boolean, $6::bigint)",
 						  6, params);
+	if (pw_learn_ballot == pw_ballot)
+		pw_learn_owed = 0;
 
-	/*
-	 * Our own acceptance, durable, while the peers work; a node fencing its
-	 * way back in (not voting yet) counts only the others.
-	 */
-	accepted = 0;
-	behind = false;
-	if (!fence)
+	if (!fence && !combined)
 	{
 		pw_begin();
 		local = pw_copy(paxos_acceptor_accept(pw_ballot, slot, value, slot - 1));
@@ -872,7 +949,8 @@ pw_phase2(int64 slot, Jsonb *value)
 
 	if (pw_npeers > 0)
 	{
-		(void) paxos_round_wait(pw_peers, pw_npeers, pw_majority - accepted,
+		(void) paxos_round_wait(pw_peers, pw_npeers,
+								pw_majority - accepted - (combined ? 1 : 0),
 								paxos_peer_timeout);
 		for (i = 0; i < pw_npeers; i++)
 		{
@@ -889,7 +967,28 @@ pw_phase2(int64 slot, Jsonb *value)
 		}
 	}
 
-	if (accepted >= pw_majority)
+	if (combined && accepted + 1 >= pw_majority)
+	{
+		pw_begin();
+		local = paxos_acceptor_accept(pw_ballot, slot, value, slot - 1);
+		pw_saw_promise(pw_get_int(local, "promised"));
+		behind |= pw_get_bool(local, "chosen");
+		if (pw_get_bool(local, "ok"))
+			accepted++;
+		if (accepted >= pw_majority)
+		{
+			paxos_log_insert(slot, value);
+			outcomes = pw_copy(paxos_apply(slot));
+			chosen = true;
+		}
+		pw_commit();
+		if (chosen)
+		{
+			pw_note_applied(slot);
+			pw_answer(value, outcomes, slot);
+		}
+	}
+	else if (accepted >= pw_majority)
 	{
 		bool		applied;
 
@@ -898,17 +997,25 @@ pw_phase2(int64 slot, Jsonb *value)
 		paxos_log_insert(slot, value);
 		applied = paxos_applied_slot() == slot - 1;
 		if (applied)
-			(void) paxos_apply(slot);
+			outcomes = pw_copy(paxos_apply(slot));
 		pw_commit();
-		pw_broadcast_learn(slot);
+		chosen = true;
 		if (applied)
+		{
 			pw_note_applied(slot);
+			pw_answer(value, outcomes, slot);
+		}
 		else
 			pw_apply_pending();
-		pw_complete_requests();
-		return P2_CHOSEN;
 	}
-	return behind ? P2_BEHIND : P2_FAILED;
+	if (!chosen)
+		return behind ? P2_BEHIND : P2_FAILED;
+
+	/* peers learn it with our next accept, or when we go idle */
+	pw_learn_owed = slot;
+	pw_learn_ballot = pw_ballot;
+	pw_complete_requests();
+	return P2_CHOSEN;
 }
 
 static Jsonb *
@@ -1086,11 +1193,11 @@ pw_phase1(bool fence)
 static void
 pw_take_forwarded(void)
 {
+	static PaxosQuery take = {"DELETE FROM schemaevo.forwarded RETURNING command::text", 0};
 	uint64		i;
 
 	pw_begin();
-	if (SPI_execute("DELETE FROM schemaevo.forwarded RETURNING command::text",
-					false, 0) != SPI_OK_DELETE_RETURNING)
+	if (paxos_query_run(&take, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "schemaevo: could not read forwarded commands");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -1371,6 +1478,7 @@ pw_step(void)
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}
+	pw_broadcast_learn();
 	pw_publish_self();
 }
 

@@ -106,19 +106,25 @@ paxos_acceptor_prepare(int64 ballot, int64 from_slot)
  * that it proposed chosen.  What this acceptor accepted in that ballot is
  * therefore chosen: one value per slot per ballot.  Slots it did not accept
  * come later by catch-up.  Returns how many entries joined the log.
+ *
+ * Slots already in the log are left out before the insert: ON CONFLICT
+ * would wait for the worker's apply transaction, which updates the row,
+ * and the next accept of the leader would wait with it.
  */
 int
 paxos_acceptor_learn(int64 ballot, int64 through)
 {
 	static PaxosQuery q = {
 		"WITH a AS (SELECT a.slot, a.value FROM schemaevo.acceptor_slots a "
-		"            WHERE a.ballot = $1 AND a.slot <= $2), "
+		"            WHERE a.ballot = $1 AND a.slot <= $2 "
+		"              AND a.slot > (SELECT applied_slot FROM schemaevo.node_state)), "
 		"     bad AS (SELECT min(a.slot) AS slot FROM a JOIN schemaevo.log l USING (slot) "
 		"              WHERE l.value <> a.value), "
 		"     i AS (INSERT INTO schemaevo.log (slot, value, proposed_by, chosen_at) "
 		"           SELECT slot, value, coalesce(value->>'proposed_by', ''), "
 		"                  coalesce((value->>'proposed_at')::timestamptz, 'epoch') "
 		"             FROM a WHERE NOT EXISTS (SELECT 1 FROM bad WHERE slot IS NOT NULL) "
+		"              AND NOT EXISTS (SELECT 1 FROM schemaevo.log l WHERE l.slot = a.slot) "
 		"           ON CONFLICT (slot) DO NOTHING RETURNING 1) "
 		"SELECT (SELECT count(*) FROM i), (SELECT slot FROM bad)",
 	2, {INT8OID, INT8OID}};

@@ -266,16 +266,24 @@ paxos_apply_register(const PaxosEntry *e)
 	return paxos_outcome_ok("schema_id", schema_id);
 }
 
-/* promote: {"op": "promote", "tenants": [...], "schema_id"}, all or nothing */
+/*
+ * promote: {"op": "promote", "tenants": [...], "schema_id"}, all or nothing.
+ * The plan is generic, so it must not depend on how many tenants there
+ * are: the previous schema of each is an index probe, never a
+ * hash join over the whole active map (a subquery in the select list is
+ * never flattened into a join).
+ */
 static Jsonb *
 paxos_apply_promote(const PaxosEntry *e)
 {
 	static PaxosQuery promote = ENTRY_QUERY("WITH t AS (SELECT DISTINCT x AS tenant_id "
 					   "             FROM jsonb_array_elements_text($1->'tenants') x), "
 					   "     h AS (INSERT INTO schemaevo.promotions "
-					   "           SELECT $2, $5, t.tenant_id, a.schema_id, $1->>'schema_id', $3, "
-					   "                  coalesce($1->>'origin', $4) "
-					   "             FROM t LEFT JOIN schemaevo.active_schemas a USING (tenant_id)) "
+					   "           SELECT $2, $5, t.tenant_id, "
+					   "                  (SELECT a.schema_id FROM schemaevo.active_schemas a "
+					   "                    WHERE a.tenant_id = t.tenant_id), "
+					   "                  $1->>'schema_id', $3, coalesce($1->>'origin', $4) "
+					   "             FROM t) "
 					   "INSERT INTO schemaevo.active_schemas "
 					   "SELECT t.tenant_id, $1->>'schema_id', $3, $2 FROM t "
 					   "ON CONFLICT (tenant_id) DO UPDATE "

@@ -344,6 +344,15 @@ pw_apply_pending(void)
 		bool		more;
 
 		pw_begin();
+
+		/*
+		 * Entries someone else chose: losing this commit in a crash loses
+		 * nothing (the log and the applied slot go back together, and the
+		 * entry is applied again), so there is no need to wait for the
+		 * flush.
+		 */
+		(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		applied = paxos_applied_slot();
 		if (paxos_query_run(&next, (Datum[]) {Int64GetDatum(applied + 1)}, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "schemaevo: could not read the log");
@@ -1103,8 +1112,14 @@ pw_phase1(bool fence)
 	List	   *accepted;
 	ListCell   *lc;
 
+	/*
+	 * A fence ballot names no node (index 0), so that nobody takes its
+	 * owner for the leader and forwards to it: a fence is no claim to lead.
+	 * Two fences of one round cannot both succeed: each needs a grant from
+	 * every other member, strictly above its promise.
+	 */
 	round = PAXOS_BALLOT_ROUND(pw_max_promise) + 1;
-	ballot = PAXOS_BALLOT(round, pw_m.members[pw_m.self].index);
+	ballot = PAXOS_BALLOT(round, fence ? 0 : pw_m.members[pw_m.self].index);
 	snprintf(b, sizeof(b), INT64_FORMAT, ballot);
 	snprintf(f, sizeof(f), INT64_FORMAT, from);
 	params[0] = pw_m.digest;

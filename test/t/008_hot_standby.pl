@@ -2,6 +2,7 @@
 # registry it replays (and sees promotions once replayed, even in a session
 # that had cached the old version), refuses register, promote, init_cluster
 # and the acceptor calls with SQLSTATE 25006, and runs no log worker.
+# Promoted after its primary died, it rejoins as a new member.
 use strict;
 use warnings;
 use FindBin;
@@ -81,7 +82,28 @@ is($standby->safe_psql('postgres', 'SELECT applied_slot FROM schemaevo.node_stat
 promote_ok($n1, 'globex', 'orders@2');
 ok(wait_converged(@n), 'the three members converge');
 
-logs_clean(@n, $standby);
+# failover: n1 dies and its standby is promoted.  It carries n1's voting
+# flag but not the promises n1 made after the last replayed record, so it
+# must rejoin as a new member (another timeline): fenced by n2 and n3
+# before it votes.
+$n1->stop('immediate');
+$standby->promote;
+$standby->poll_query_until('postgres',
+	q{SELECT voting FROM schemaevo.cluster_status WHERE node_name = 'n1'})
+  or die 'the promoted standby does not vote';
+like(PostgreSQL::Test::Utils::slurp_file($standby->logfile),
+	qr/schemaevo: node "n1" rejoins as a new member/,
+	'the promoted standby saw that its votes were cast by another data directory');
+is($standby->safe_psql('postgres', 'SELECT timeline FROM schemaevo.cluster_self'),
+	'2', 'its voting flag now names the new timeline');
+cmp_ok($standby->safe_psql('postgres', 'SELECT promised FROM schemaevo.acceptor_state'), '>=',
+	$n2->safe_psql('postgres', 'SELECT max(ballot) FROM (SELECT promised AS ballot FROM schemaevo.acceptor_state) b'),
+	'its promise is at least the fence every other member granted');
+promote_ok($standby, 'initech', 'orders@2');
+wait_applied(applied_slot($standby), $n2, $n3);
+ok(all_equal($standby, $n2, $n3), 'the promoted standby, n2 and n3 agree');
+
+logs_clean($n2, $n3, $standby);
 $standby->stop;
-$_->stop for @n;
+$_->stop for ($n2, $n3);
 done_testing();

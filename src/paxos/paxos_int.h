@@ -190,6 +190,7 @@ typedef struct PaxosPeer
 	bool		errored;		/* an error result arrived for the query */
 	char	   *reply;			/* first column of the first row */
 	char	   *error;			/* "SQLSTATE: message" */
+	bool		failure_logged;	/* since the last connection that worked */
 } PaxosPeer;
 
 /*

@@ -23,6 +23,7 @@
  */
 #include "postgres.h"
 
+#include "common/string.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -58,6 +59,19 @@ paxos_disconnect(PaxosPeer *p)
 static void
 paxos_fail(PaxosPeer *p, const char *what)
 {
+	/* once per outage: the worker retries every second */
+	if (!p->failure_logged)
+	{
+		char	   *msg = pstrdup(p->conn ? PQerrorMessage(p->conn) : "no connection");
+
+		pg_clean_ascii(msg);
+		if (strlen(msg) > 0 && msg[strlen(msg) - 1] == '\n')
+			msg[strlen(msg) - 1] = '\0';
+		ereport(LOG,
+				(errmsg("schemaevo: cannot reach node \"%s\": %s: %s",
+						p->member->name, what, msg)));
+		p->failure_logged = true;
+	}
 	if (p->in_round && !p->replied)
 	{
 		p->replied = true;
@@ -191,6 +205,7 @@ paxos_poll_connect(PaxosPeer *p)
 		return;
 	}
 	p->state = PCS_IDLE;
+	p->failure_logged = false;
 	if (p->in_round && !p->replied)
 		paxos_send(p);
 }

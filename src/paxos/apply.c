@@ -102,6 +102,16 @@ paxos_exec_dynamic(const PaxosEntry *e, const char *sql)
 	return rc;
 }
 
+/*
+ * What the entry being applied changed.  The relcache invalidations that
+ * tell backends to drop their decode caches are sent once per entry, at
+ * its end: sent per command, each would also invalidate the kept plans of
+ * the next command's statements here, which would then be planned again
+ * for every command of a batch.
+ */
+static bool paxos_changed_schemas;
+static bool paxos_changed_active;
+
 /* command->>key, or "" when the command has no such string. */
 static char *
 paxos_command_text(const PaxosEntry *e, const char *key)
@@ -261,8 +271,7 @@ paxos_apply_register(const PaxosEntry *e)
 						   " WHERE name = $1->>'name' AND version > %s",
 						   version, version));
 
-	CacheInvalidateRelcacheByRelid(get_relname_relid("schemas",
-													 get_namespace_oid("schemaevo", false)));
+	paxos_changed_schemas = true;
 	return paxos_outcome_ok("schema_id", schema_id);
 }
 
@@ -303,8 +312,7 @@ paxos_apply_promote(const PaxosEntry *e)
 
 	paxos_exec(e, &promote);
 
-	CacheInvalidateRelcacheByRelid(get_relname_relid("active_schemas",
-													 get_namespace_oid("schemaevo", false)));
+	paxos_changed_active = true;
 	return paxos_outcome_ok("schema_id", paxos_command_text(e, "schema_id"));
 }
 
@@ -441,6 +449,8 @@ paxos_apply(int64 slot)
 	if (isnull)
 		ncommands = 0;
 
+	paxos_changed_schemas = false;
+	paxos_changed_active = false;
 	initStringInfo(&outcomes);
 	appendStringInfoChar(&outcomes, '[');
 	for (i = 0; i < ncommands; i++)
@@ -460,6 +470,12 @@ paxos_apply(int64 slot)
 	}
 	appendStringInfoChar(&outcomes, ']');
 	result = paxos_jsonb_from_text(outcomes.data);
+	if (paxos_changed_schemas)
+		CacheInvalidateRelcacheByRelid(get_relname_relid("schemas",
+														 get_namespace_oid("schemaevo", false)));
+	if (paxos_changed_active)
+		CacheInvalidateRelcacheByRelid(get_relname_relid("active_schemas",
+														 get_namespace_oid("schemaevo", false)));
 
 	if (paxos_query_run(&record, (Datum[]) {Int64GetDatum(slot), JsonbPGetDatum(result)},
 						false, 0) != SPI_OK_UPDATE ||

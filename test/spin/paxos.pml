@@ -106,9 +106,10 @@
  *                          asynchronous standby is promoted in its place)
  *                          with voting = true: the restart path (statuses
  *                          of a majority) lets it vote.  Agreement fails.
- *   AMNESIA=3              a proposed fix for AMNESIA=1: the rejoining node
- *                          fences every other member with a prepare of its
- *                          own before it votes.  Verifies.
+ *   AMNESIA=3              the fix for AMNESIA=1 (worker.c pw_try_recover):
+ *                          the rejoining node fences every other member
+ *                          with a prepare of its own before it votes.
+ *                          Verifies.
  *   SANITY=1, SANITY=2     the model is not vacuous: the last slot is
  *                          decided; a value is decided by the proposer that
  *                          did not create it.  Each "fails" on purpose.
@@ -897,13 +898,18 @@ end_net:
 		}
 #elif AMNESIA == 3
 	/*
-	 * A proposed fix (not what worker.c does): the rejoining node fences
-	 * instead of reading statuses.  It sends every other member a prepare
-	 * with a ballot of its own above every promise, from the slot after
-	 * the chosen ones; each grant reports the values accepted beyond, and
-	 * from then on refuses any accept of a lower ballot still in flight.
-	 * The node votes, with that promise, once every other member granted,
-	 * it caught up, and no grant reported a slot beyond the chosen ones.
+	 * The fenced rejoin: instead of reading statuses, the node sends every
+	 * other member a prepare with a ballot of its own above every promise,
+	 * from the slot after the chosen ones; each grant reports the values
+	 * accepted beyond, and from then on refuses any accept of a lower
+	 * ballot still in flight.  The node votes, with that promise, once
+	 * every other member granted, it caught up, and no grant reported a
+	 * slot beyond the chosen ones.  worker.c differs in one way the model
+	 * leaves out: where grants report such a slot, it does not wait for a
+	 * leader to finish it but proposes it again itself, an ordinary
+	 * phase 2 under the fence ballot counting only the other members'
+	 * acceptances (their grants are a phase-1 quorum that meets every
+	 * majority).
 	 */
 	:: amnesia_done && !voting[2] && rc_stage == 0 && rc_tries < 2 ->
 		d_step {

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "nodes/parsenodes.h"
+#include "utils/guc.h"
 
 #include "query.h"
 
@@ -16,13 +17,18 @@ paxos_query_run(PaxosQuery *q, Datum *values, bool read_only, long count)
 {
 	if (q->plan == NULL)
 	{
+		int			nest = NewGUCNestLevel();
 		/*
 		 * Generic from the start: these statements probe primary keys, so
 		 * a custom plan per call would only add planning time.
 		 */
-		SPIPlanPtr	plan = SPI_prepare_cursor(q->sql, q->nargs, q->argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
+		SPIPlanPtr	plan;
 
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		plan = SPI_prepare_cursor(q->sql, q->nargs, q->argtypes,
+								  CURSOR_OPT_GENERIC_PLAN);
+		AtEOXact_GUC(true, nest);
 		if (plan == NULL)
 			elog(ERROR, "schemaevo: could not prepare \"%s\": %s",
 				 q->sql, SPI_result_code_string(SPI_result));
@@ -30,5 +36,26 @@ paxos_query_run(PaxosQuery *q, Datum *values, bool read_only, long count)
 			elog(ERROR, "schemaevo: could not keep the plan of \"%s\"", q->sql);
 		q->plan = plan;
 	}
-	return SPI_execute_plan(q->plan, values, NULL, read_only, count);
+	return paxos_query_execute(q->plan, values, read_only, count);
+}
+
+/*
+ * Every statement of the log reads a handful of rows by primary key, from
+ * tables with heavy insert/delete churn (acceptor_slots holds only the
+ * slots in flight, node_state one row): autovacuum trails the dead tuples,
+ * so a sequential scan, planned while a table looked empty, would read more
+ * dead tuples with every slot.  Index scans do not care.  The setting must
+ * hold when the plan is made and whenever the plan cache makes it again.
+ */
+int
+paxos_query_execute(SPIPlanPtr plan, Datum *values, bool read_only, long count)
+{
+	int			nest = NewGUCNestLevel();
+	int			rc;
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_plan(plan, values, NULL, read_only, count);
+	AtEOXact_GUC(true, nest);
+	return rc;
 }

@@ -36,4 +36,8 @@ typedef struct PaxosQuery
 extern int	paxos_query_run(PaxosQuery *q, Datum *values, bool read_only,
 							long count);
 
+/* SPI_execute_plan as the log's statements run: see query.c. */
+extern int	paxos_query_execute(SPIPlanPtr plan, Datum *values, bool read_only,
+								long count);
+
 #endif							/* PAXOS_QUERY_H */

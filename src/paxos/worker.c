@@ -656,6 +656,7 @@ pw_catch_up(int64 target)
 static int
 pw_status_round(int64 *chosen_max, int64 *accepted_max, int64 *promised_max)
 {
+	static int64 prev_chosen_max = 0;
 	const char *params[1] = {pw_m.digest};
 	char	   *my_digest;
 	int			answered = 0;
@@ -721,8 +722,18 @@ pw_status_round(int64 *chosen_max, int64 *accepted_max, int64 *promised_max)
 		LWLockRelease(paxos_shared->lock);
 	}
 	pw_peer_chosen_max = *chosen_max;
-	if (*chosen_max > pw_applied)
-		pw_catch_up(*chosen_max);
+
+	/*
+	 * Fetch only what should have reached us by now: the slots a peer had
+	 * chosen at the previous round.  The leader tells the others about a
+	 * slot with its next accept, so a follower is usually a slot or two
+	 * behind; fetching those would only copy, compare and insert entries
+	 * that are on their way.
+	 */
+	pw_apply_pending();
+	if (Min(*chosen_max, prev_chosen_max) > pw_applied)
+		pw_catch_up(Min(*chosen_max, prev_chosen_max));
+	prev_chosen_max = *chosen_max;
 	return answered;
 }
 

@@ -12,6 +12,22 @@
 
 #include "query.h"
 
+/*
+ * The settings the log's statements are planned and run with, inside the
+ * caller's GUC nest level: see paxos_query_execute().  A sequential scan
+ * left in a plan (a table without a usable index) then costs more than
+ * jit_above_cost, so JIT is off too: it would compile every execution of
+ * a statement that reads one row.
+ */
+static void
+paxos_query_settings(void)
+{
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
 int
 paxos_query_run(PaxosQuery *q, Datum *values, bool read_only, long count)
 {
@@ -24,8 +40,7 @@ paxos_query_run(PaxosQuery *q, Datum *values, bool read_only, long count)
 		 */
 		SPIPlanPtr	plan;
 
-		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		paxos_query_settings();
 		plan = SPI_prepare_cursor(q->sql, q->nargs, q->argtypes,
 								  CURSOR_OPT_GENERIC_PLAN);
 		AtEOXact_GUC(true, nest);
@@ -53,8 +68,7 @@ paxos_query_execute(SPIPlanPtr plan, Datum *values, bool read_only, long count)
 	int			nest = NewGUCNestLevel();
 	int			rc;
 
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	paxos_query_settings();
 	rc = SPI_execute_plan(plan, values, NULL, read_only, count);
 	AtEOXact_GUC(true, nest);
 	return rc;

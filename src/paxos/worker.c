@@ -112,6 +112,9 @@ static bool pw_recheck = false;	/* entries applied that pw_answer did not see */
 static int64 pw_learn_owed = 0;	/* chosen by us up to here in ... */
 static int64 pw_learn_ballot = 0;	/* ... this ballot, not yet told */
 
+/* how long the idle leader waits for a busy peer to take its learn */
+#define PW_LEARN_WAIT_MS 50
+
 static bool pw_phase1(bool fence);
 static void pw_backoff(void);
 
@@ -593,20 +596,53 @@ pw_drop_abandoned(void)
 
 /* ---- catch-up ---- */
 
-/* Fetches chosen entries after our applied slot from `peer`, and applies them. */
+/*
+ * The number of slots missing from our log after the applied slot: up to
+ * the next entry we have, or 500 (one fetch) when we have none.  An entry
+ * we hold but cannot apply yet is behind such a gap: a peer that is slow to
+ * answer misses an accept when the leader's next round starts first.
+ */
+static int
+pw_missing(void)
+{
+	static PaxosQuery q = {"SELECT min(slot) FROM schemaevo.log WHERE slot > $1", 1, {INT8OID}};
+	bool		isnull;
+	Datum		next;
+	int64		missing = 500;
+
+	pw_begin();
+	if (paxos_query_run(&q, (Datum[]) {Int64GetDatum(pw_applied)}, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "schemaevo: could not read the log");
+	next = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		missing = Min(DatumGetInt64(next) - pw_applied - 1, missing);
+	pw_commit();
+	return (int) missing;
+}
+
+/* Fetches the chosen entries we lack after our applied slot from `peer`, and applies them. */
 static void
 pw_fetch_from(PaxosPeer *peer)
 {
 	char		from[32];
+	char		count[16];
 	const char *params[3];
 	Jsonb	   *entries;
+	int			missing = pw_missing();
 	int			n;
 	int			i;
 
+	if (missing <= 0)
+	{
+		pw_apply_pending();
+		return;
+	}
 	snprintf(from, sizeof(from), INT64_FORMAT, pw_applied + 1);
+	snprintf(count, sizeof(count), "%d", missing);
 	params[0] = pw_m.digest;
 	params[1] = from;
-	params[2] = "500";
+	params[2] = count;
 	paxos_round_begin(peer, 1,
 					  "SELECT schemaevo.paxos_fetch($1, $2::bigint, $3::int)",
 					  3, params);
@@ -657,6 +693,7 @@ static int
 pw_status_round(int64 *chosen_max, int64 *accepted_max, int64 *promised_max)
 {
 	static int64 prev_chosen_max = 0;
+	int64		target;
 	const char *params[1] = {pw_m.digest};
 	char	   *my_digest;
 	int			answered = 0;
@@ -724,15 +761,17 @@ pw_status_round(int64 *chosen_max, int64 *accepted_max, int64 *promised_max)
 	pw_peer_chosen_max = *chosen_max;
 
 	/*
-	 * Fetch only what should have reached us by now: the slots a peer had
-	 * chosen at the previous round.  The leader tells the others about a
-	 * slot with its next accept, so a follower is usually a slot or two
-	 * behind; fetching those would only copy, compare and insert entries
-	 * that are on their way.
+	 * A voter fetches only what should have reached it by now: the slots a
+	 * peer had chosen at the previous round.  The leader tells the others
+	 * about a slot with its next accept, so a follower is usually a slot or
+	 * two behind; fetching those would only copy and insert entries that
+	 * are on their way.  A node that does not vote learns nothing that way
+	 * (it accepts nothing) and must catch up with everything.
 	 */
 	pw_apply_pending();
-	if (Min(*chosen_max, prev_chosen_max) > pw_applied)
-		pw_catch_up(Min(*chosen_max, prev_chosen_max));
+	target = paxos_shared->voting ? Min(*chosen_max, prev_chosen_max) : *chosen_max;
+	if (target > pw_applied)
+		pw_catch_up(target);
 	prev_chosen_max = *chosen_max;
 	return answered;
 }
@@ -910,6 +949,15 @@ pw_broadcast_learn(void)
 	paxos_round_begin(pw_peers, pw_npeers,
 					  "SELECT schemaevo.paxos_learn($1, $2::bigint, $3::bigint)",
 					  3, params);
+
+	/*
+	 * A peer whose connection is still busy with its last accept (we did
+	 * not need its vote) gets the learn only once that reply is in: wait
+	 * for it, briefly, or that peer (often the one whose forwarded request
+	 * this was) would learn the slot only by catch-up.
+	 */
+	(void) paxos_round_wait(pw_peers, pw_npeers, pw_npeers,
+							Min(paxos_peer_timeout, PW_LEARN_WAIT_MS));
 }
 
 /*
@@ -1389,6 +1437,16 @@ pw_needs_repair(void)
 		last_seen = slot;
 		return false;
 	}
+
+	/*
+	 * A peer has it chosen: we missed the learn (a busy connection drops
+	 * it) and catch-up fetches it; repairing would only take the lead.
+	 */
+	if (slot <= pw_peer_chosen_max)
+	{
+		pw_catch_up(pw_peer_chosen_max);
+		return false;
+	}
 	return true;
 }
 
@@ -1463,6 +1521,8 @@ pw_step(void)
 	now = GetCurrentTimestamp();
 	pw_load_membership(now >= pw_next_status);
 	pw_apply_pending();
+	if (pw_missing() < 500)
+		pw_catch_up(pw_applied + 1);	/* fill a gap now, not at the next status round */
 	pw_take_requests();
 	pw_complete_requests();
 	pw_drop_abandoned();

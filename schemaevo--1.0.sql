@@ -97,6 +97,14 @@ CREATE TABLE schemaevo.active_schemas (
 );
 COMMENT ON TABLE schemaevo.active_schemas IS 'the schema version each tenant is on';
 
+-- Never holds a row: the apply step sends a relcache invalidation for it
+-- whenever it changes the registry, and every backend then drops its
+-- decode cache (src/pg/cache.c).  Invalidating schemas or active_schemas
+-- themselves would also discard the log's kept plans that read them, to be
+-- planned again at every slot.
+CREATE TABLE schemaevo.registry_changed ();
+COMMENT ON TABLE schemaevo.registry_changed IS 'empty: its relcache invalidation signals a registry change to the decode caches';
+
 CREATE TABLE schemaevo.promotions (
     slot           bigint NOT NULL,
     seq            int NOT NULL,           -- the command's place in its log entry

@@ -14,9 +14,9 @@
  *	- A command the registry refuses (unknown schema, version taken, name
  *	  hash taken) is checked before anything is written and becomes a no-op
  *	  whose outcome carries the error; any other error is not swallowed.
- *	- Every change sends a relcache invalidation for the changed tables, so
- *	  backends drop their decode caches (src/pg/cache.c) at their next
- *	  transaction.
+ *	- An entry that changed the registry sends a relcache invalidation for
+ *	  schemaevo.registry_changed, so backends drop their decode caches
+ *	  (src/pg/cache.c) at their next transaction.
  *
  *-------------------------------------------------------------------------
  */
@@ -103,11 +103,10 @@ paxos_exec_dynamic(const PaxosEntry *e, const char *sql)
 }
 
 /*
- * What the entry being applied changed.  The relcache invalidations that
- * tell backends to drop their decode caches are sent once per entry, at
- * its end: sent per command, each would also invalidate the kept plans of
- * the next command's statements here, which would then be planned again
- * for every command of a batch.
+ * What the entry being applied changed.  Backends drop their decode caches
+ * on a relcache invalidation of schemaevo.registry_changed, sent once per
+ * entry at its end.  (Invalidating schemas or active_schemas instead would
+ * also discard the kept plans of the statements here that read them.)
  */
 static bool paxos_changed_schemas;
 static bool paxos_changed_active;
@@ -569,11 +568,8 @@ paxos_apply(int64 slot)
 		appendStringInfoChar(&outcomes, ']');
 		result = paxos_jsonb_from_text(outcomes.data);
 	}
-	if (paxos_changed_schemas)
-		CacheInvalidateRelcacheByRelid(get_relname_relid("schemas",
-														 get_namespace_oid("schemaevo", false)));
-	if (paxos_changed_active)
-		CacheInvalidateRelcacheByRelid(get_relname_relid("active_schemas",
+	if (paxos_changed_schemas || paxos_changed_active)
+		CacheInvalidateRelcacheByRelid(get_relname_relid("registry_changed",
 														 get_namespace_oid("schemaevo", false)));
 
 	if (paxos_query_run(&record, (Datum[]) {Int64GetDatum(slot), JsonbPGetDatum(result)},

@@ -7,8 +7,9 @@
  * Invariants:
  *	- Entries are loaded on first use through SPI and kept until the cache
  *	  is invalidated.  The log's apply step sends a relcache invalidation
- *	  for schemaevo.schemas and schemaevo.active_schemas in the transaction
- *	  that changes them; our relcache callback only clears a flag, and the
+ *	  for schemaevo.registry_changed (an empty table kept for that) in the
+ *	  transaction that changes the registry; our relcache callback (which
+ *	  also reacts to schemas and active_schemas) only clears a flag, and the
  *	  next SQL entry point (sevo_cache_check) drops everything.  Every
  *	  backend therefore sees a promotion from its next transaction on.
  *	- Compiled schemas and projections are malloc'd by the codec and freed
@@ -104,12 +105,13 @@ static int	sevo_tenants_misses = 0;	/* SPI lookups since emptied */
 static SPIPlanPtr sevo_tenant_plan = NULL;	/* kept across resets */
 static Oid	sevo_schemas_relid = InvalidOid;
 static Oid	sevo_active_relid = InvalidOid;
+static Oid	sevo_changed_relid = InvalidOid;	/* registry_changed: the signal */
 
 static void
 sevo_relcache_callback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == sevo_schemas_relid ||
-		relid == sevo_active_relid)
+	if (relid == InvalidOid || relid == sevo_changed_relid ||
+		relid == sevo_schemas_relid || relid == sevo_active_relid)
 	{
 		sevo_cache_valid = false;
 		sevo_cache_ready = false;
@@ -173,6 +175,7 @@ sevo_cache_reset(void)
 	sevo_tenants = NULL;
 	sevo_schemas_relid = InvalidOid;
 	sevo_active_relid = InvalidOid;
+	sevo_changed_relid = InvalidOid;
 	sevo_cache_generation++;
 }
 
@@ -197,6 +200,7 @@ sevo_cache_init(void)
 	nsp = get_namespace_oid("schemaevo", false);
 	sevo_schemas_relid = get_relname_relid("schemas", nsp);
 	sevo_active_relid = get_relname_relid("active_schemas", nsp);
+	sevo_changed_relid = get_relname_relid("registry_changed", nsp);
 }
 
 /*

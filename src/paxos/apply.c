@@ -325,6 +325,9 @@ paxos_apply_promote(const PaxosEntry *e)
  * (the previous command of the entry promoting it, or the active map), and
  * the active map ends with each tenant's last promotion.  Returns the
  * outcomes, one per command.
+ *
+ * Every lookup is a scalar subquery on a primary key: an EXISTS here was
+ * planned as a hashed subplan over all of schemas, read at every slot.
  */
 static Jsonb *
 paxos_apply_promotions(const PaxosEntry *e, Jsonb *value, bool *changed)
@@ -336,7 +339,8 @@ paxos_apply_promotions(const PaxosEntry *e, Jsonb *value, bool *changed)
 		"     d AS (SELECT c.*, "
 		"                  (SELECT r.outcome FROM schemaevo.requests r WHERE r.request_id = c.rid) AS earlier, "
 		"                  (SELECT min(c2.seq) FROM c c2 WHERE c2.rid = c.rid) AS first_seq, "
-		"                  EXISTS (SELECT 1 FROM schemaevo.schemas s WHERE s.schema_id = c.sid) AS known "
+		"                  coalesce((SELECT true FROM schemaevo.schemas s "
+		"                             WHERE s.schema_id = c.sid), false) AS known "
 		"             FROM c), "
 		"     fresh AS (SELECT * FROM d WHERE earlier IS NULL AND (rid IS NULL OR first_seq = seq)), "
 		"     t AS (SELECT DISTINCT f.seq, f.sid, coalesce(f.cmd->>'origin', $4) AS origin, x.tenant_id "

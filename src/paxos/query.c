@@ -14,15 +14,21 @@
 
 /*
  * The settings the log's statements are planned and run with, inside the
- * caller's GUC nest level: see paxos_query_execute().  A sequential scan
- * left in a plan (a table without a usable index) then costs more than
- * jit_above_cost, so JIT is off too: it would compile every execution of
- * a statement that reads one row.
+ * caller's GUC nest level: see paxos_query_execute().  Plain index scans
+ * only: a bitmap scan does not mark the dead index entries it visits, so
+ * "DELETE FROM acceptor_slots WHERE slot <= $1" would walk every slot ever
+ * accepted until the next vacuum (bench/run, scale part: promotion latency
+ * with a 100,000-entry log).  A sequential scan left in a plan (a table
+ * without a usable index) then costs more than jit_above_cost, so JIT is
+ * off too: it would compile every execution of a statement that reads one
+ * row.
  */
 static void
 paxos_query_settings(void)
 {
 	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);

@@ -2,20 +2,26 @@
  *
  * acceptor.c
  *	  The Paxos acceptor, and the other SQL functions peers call: prepare
- *	  (phase 1), accept (phase 2), learn, fetch (catch-up) and status.
+ *	  (phase 1), accept (phase 2), learn, fetch (catch-up), status and
+ *	  forward.
  *
  * Invariants:
  *	- One promise covers every slot (Multi-Paxos): acceptor_state.promised
  *	  only grows.  A prepare is granted for ballot > promised, an accept for
  *	  ballot >= promised; both raise promised to the ballot.
- *	- Every call locks the acceptor_state row, so concurrent callers (peers
- *	  and this node's own worker) are serialised.
+ *	- Every prepare and accept locks the acceptor_state row, so concurrent
+ *	  callers (peers and this node's own worker) are serialised.
  *	- A reply leaves only after its transaction committed durably: the
  *	  functions force synchronous_commit = on for their transaction (a SET
  *	  clause would be undone before commit) and refuse when fsync is off.
  *	  Peers read results until PQgetResult returns NULL, which is after the
  *	  commit, and count no reply that carried an error.
- *	- Only a voting node acts as acceptor (membership.c, worker.c).
+ *	- Only a voting node acts as acceptor for leaders; a node that does not
+ *	  vote yet grants only fences (a rejoining node's prepare and accept,
+ *	  worker.c pw_try_recover), which are safe for any node to grant.
+ *	- Learning (paxos_learn, and the start of every accept) moves into the
+ *	  log only what this acceptor accepted in the ballot of the leader that
+ *	  says it is chosen.
  *	- Every call carries the caller's membership digest; a mismatch is
  *	  refused (08P01).
  *

@@ -13,8 +13,10 @@
  *	  decided from phase-1 replies alone.
  *	- Phase 2, one round per slot: accept(ballot, slot, value) to all; the
  *	  value is chosen when a majority accepted it in this ballot.  The
- *	  leader then writes it to its log, applies it, answers the waiting
- *	  backends and sends learn(slot, value) to the others.
+ *	  leader's own acceptance goes into the transaction that records and
+ *	  applies the slot; it then answers the waiting backends.  The others
+ *	  learn the slot from the next accept (chosen_through), or from
+ *	  learn(ballot, through) when the leader goes idle.
  *	- A value is a batch: every request queued while the previous slot was
  *	  in flight goes into the next slot.
  *	- Ballots are (round << 8 | node index); a new round is always above
@@ -24,13 +26,14 @@
  *	- Catch-up: every catchup_interval the worker asks every peer for its
  *	  status, fetches chosen entries it lacks, publishes cluster_status and
  *	  compares log digests at equal slots.
- *	- A node does not vote until it has caught up: after a restart with
- *	  statuses from a majority, and after init_cluster (a new or wiped node)
- *	  with statuses from every other member, adopting their highest promise.
+ *	- A node does not vote until it has caught up: after a restart of the
+ *	  data directory that voted, with statuses from a majority; otherwise
+ *	  (init_cluster, a wiped or restored data directory, a promoted
+ *	  standby) only after fencing every other member (pw_try_recover).
  *
  * Every database access runs in a transaction of its own, so a promise or
  * acceptance is durable (synchronous_commit = on) before the worker acts on
- * it.  An error ends the worker; the postmaster restarts it and requests it
+ * it; only applying entries others chose skips the flush (pw_apply_pending).  An error ends the worker; the postmaster restarts it and requests it
  * had taken are queued again (their request ids make that safe).
  *
  *-------------------------------------------------------------------------

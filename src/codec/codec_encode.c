@@ -461,6 +461,7 @@ enc_var(ectx *c, const codec_type *t, const void *node, const codec_path *p)
 	size_t		pos;
 	size_t		dl;
 	int64_t		expect;
+	uint8_t		empty[1];
 	int			rc;
 
 	switch (t->kind)
@@ -483,8 +484,15 @@ enc_var(ectx *c, const codec_type *t, const void *node, const codec_path *p)
 				return VALUE_ERROR(c, p, "invalid base64");
 			if ((rc = append_zero(c, (size_t) expect, &pos, p)) != 0)
 				return rc;
-			/* the source text stays valid: nothing was called since */
-			if (codec_base64_decode(s, len, c->out->data + pos, &dl) != 0 ||
+
+			/*
+			 * The source text stays valid: nothing was called since.  An
+			 * empty value may meet a buffer not allocated yet (a default
+			 * encoded on its own): no pointer arithmetic on it then.
+			 */
+			if (codec_base64_decode(s, len,
+									expect > 0 ? c->out->data + pos : empty,
+									&dl) != 0 ||
 				dl != (size_t) expect)
 				return VALUE_ERROR(c, p, "invalid base64");
 			return 0;

@@ -172,6 +172,25 @@ test_canonical_defaults(void)
 	codec_schema_free(a);
 }
 
+static void
+test_empty_bytes_default(void)
+{
+	/*
+	 * Found by fuzz_schema (UBSan): an empty bytes default was decoded into
+	 * an output buffer not allocated yet, at NULL + 0.
+	 */
+	codec_schema *a = must_parse(
+		"{\"name\":\"p\",\"fields\":[{\"name\":\"b\",\"type\":\"bytes\",\"default\":\"\"}]}");
+	char	   *t;
+
+	if (a == NULL)
+		return;
+	t = codec_schema_definition_json(a);
+	CHECK_STR(t, "{\"name\":\"p\",\"fields\":[{\"name\":\"b\",\"type\":\"bytes\",\"default\":\"\"}]}");
+	free(t);
+	codec_schema_free(a);
+}
+
 typedef struct err_case
 {
 	const char *json;
@@ -415,6 +434,7 @@ const unit_test schema_tests[] = {
 	{"schema_offset_map_and_layout", test_offset_map_and_layout},
 	{"schema_canonical_definition", test_canonical_definition},
 	{"schema_canonical_defaults", test_canonical_defaults},
+	{"schema_empty_bytes_default", test_empty_bytes_default},
 	{"schema_errors", test_schema_errors},
 	{"schema_limits", test_schema_limits},
 	{"schema_append_compatible", test_append_compatible},

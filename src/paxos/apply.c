@@ -81,24 +81,14 @@ paxos_exec(const PaxosEntry *e, PaxosQuery *q)
 static int
 paxos_exec_dynamic(const PaxosEntry *e, const char *sql)
 {
-	PaxosQuery	q = ENTRY_QUERY(NULL);
-	SPIPlanPtr	plan;
-	Datum		values[5];
+	PaxosQuery	q = ENTRY_QUERY(sql);
 	int			rc;
 
-	plan = SPI_prepare(sql, q.nargs, q.argtypes);
-	if (plan == NULL)
+	q.plan = SPI_prepare(sql, q.nargs, q.argtypes);
+	if (q.plan == NULL)
 		elog(ERROR, "schemaevo apply: could not prepare \"%s\"", sql);
-	values[0] = JsonbPGetDatum(e->command);
-	values[1] = Int64GetDatum(e->slot);
-	values[2] = TimestampTzGetDatum(e->chosen_at);
-	values[3] = CStringGetTextDatum(e->proposed_by);
-	values[4] = Int32GetDatum(e->seq);
-	rc = SPI_execute_plan(plan, values, NULL, false, 0);
-	if (rc < 0)
-		elog(ERROR, "schemaevo apply: SPI_execute failed: %s",
-			 SPI_result_code_string(rc));
-	SPI_freeplan(plan);
+	rc = paxos_exec(e, &q);
+	SPI_freeplan(q.plan);
 	return rc;
 }
 
@@ -275,67 +265,31 @@ paxos_apply_register(const PaxosEntry *e)
 }
 
 /*
- * promote: {"op": "promote", "tenants": [...], "schema_id"}, all or nothing.
- * The plan is generic, so it must not depend on how many tenants there
- * are: the previous schema of each is an index probe, never a
- * hash join over the whole active map (a subquery in the select list is
- * never flattened into a join).
- */
-static Jsonb *
-paxos_apply_promote(const PaxosEntry *e)
-{
-	static PaxosQuery promote = ENTRY_QUERY("WITH t AS (SELECT DISTINCT x AS tenant_id "
-					   "             FROM jsonb_array_elements_text($1->'tenants') x), "
-					   "     h AS (INSERT INTO schemaevo.promotions "
-					   "           SELECT $2, $5, t.tenant_id, "
-					   "                  (SELECT a.schema_id FROM schemaevo.active_schemas a "
-					   "                    WHERE a.tenant_id = t.tenant_id), "
-					   "                  $1->>'schema_id', $3, coalesce($1->>'origin', $4) "
-					   "             FROM t) "
-					   "INSERT INTO schemaevo.active_schemas "
-					   "SELECT t.tenant_id, $1->>'schema_id', $3, $2 FROM t "
-					   "ON CONFLICT (tenant_id) DO UPDATE "
-					   "   SET schema_id = excluded.schema_id, "
-					   "       promoted_at = excluded.promoted_at, "
-					   "       log_slot = excluded.log_slot");
-	static PaxosQuery schema_exists = ENTRY_QUERY("SELECT 1 FROM schemaevo.schemas WHERE schema_id = $1->>'schema_id'");
-
-	paxos_exec(e, &schema_exists);
-	if (SPI_processed == 0)
-	{
-		return paxos_outcome_error(ERRCODE_UNDEFINED_OBJECT,
-								   psprintf("schema \"%s\" does not exist",
-											paxos_command_text(e, "schema_id")),
-								   "Register it with schemaevo.register_schema() first.");
-	}
-
-	paxos_exec(e, &promote);
-
-	paxos_changed_active = true;
-	return paxos_outcome_ok("schema_id", paxos_command_text(e, "schema_id"));
-}
-
-/*
- * Applies an entry whose commands are all promotions, in one statement:
- * the same result as applying them one by one (paxos_apply_command), for
- * one statement per entry instead of four per command.  Per command, in
- * order: a request id applied before (or earlier in this entry) gets that
- * outcome and changes nothing; an unknown schema is refused; otherwise
- * each tenant's history row names the schema it had before this command
- * (the previous command of the entry promoting it, or the active map), and
- * the active map ends with each tenant's last promotion.  Returns the
- * outcomes, one per command.
+ * promote: {"op": "promote", "tenants": [...], "schema_id"}, all or nothing
+ * per command.  Applies commands first .. last of the entry, all
+ * promotions, in one statement: the same result as one at a time, for one
+ * statement per run instead of four per command.  Per command, in order: a
+ * request id applied before (in an earlier slot, or earlier in this entry)
+ * gets that outcome and changes nothing; an unknown schema is refused;
+ * otherwise each tenant's history row names the schema it had before this
+ * command (the previous command of the run promoting it, or the active
+ * map), and the active map ends with each tenant's last promotion.
+ * Returns the outcomes, one per command.
  *
- * Every lookup is a scalar subquery on a primary key: an EXISTS here was
- * planned as a hashed subplan over all of schemas, read at every slot.
+ * The plan is generic, so it must not depend on how many tenants or
+ * schemas there are: every lookup is a scalar subquery on a primary key
+ * (a join was planned as a hash join over the whole active map, an EXISTS
+ * as a hashed subplan over all of schemas).
  */
 static Jsonb *
-paxos_apply_promotions(const PaxosEntry *e, Jsonb *value, bool *changed)
+paxos_apply_promotions(const PaxosEntry *e, Jsonb *value, int first, int last,
+					   bool *changed)
 {
 	static PaxosQuery q = {
 		"WITH c AS (SELECT (x.o - 1)::int AS seq, x.cmd, x.cmd->>'request_id' AS rid, "
 		"                  x.cmd->>'schema_id' AS sid "
-		"             FROM jsonb_array_elements($1->'commands') WITH ORDINALITY AS x(cmd, o)), "
+		"             FROM jsonb_array_elements($1->'commands') WITH ORDINALITY AS x(cmd, o) "
+		"            WHERE x.o - 1 BETWEEN $5 AND $6), "
 		"     d AS (SELECT c.*, "
 		"                  (SELECT r.outcome FROM schemaevo.requests r WHERE r.request_id = c.rid) AS earlier, "
 		"                  (SELECT min(c2.seq) FROM c c2 WHERE c2.rid = c.rid) AS first_seq, "
@@ -375,12 +329,13 @@ paxos_apply_promotions(const PaxosEntry *e, Jsonb *value, bool *changed)
 		"SELECT coalesce(jsonb_agg(o.outcome ORDER BY o.seq), '[]'), "
 		"       (SELECT count(*) FROM t) > 0 "
 		"  FROM o",
-	4, {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID}};
+	6, {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID}};
 	bool		isnull;
 	Jsonb	   *outcomes;
 
 	if (paxos_query_run(&q, (Datum[]) {JsonbPGetDatum(value), Int64GetDatum(e->slot),
-						TimestampTzGetDatum(e->chosen_at), CStringGetTextDatum(e->proposed_by)},
+						TimestampTzGetDatum(e->chosen_at), CStringGetTextDatum(e->proposed_by),
+						Int32GetDatum(first), Int32GetDatum(last)},
 						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "schemaevo apply: could not apply the promotions of slot " INT64_FORMAT,
 			 e->slot);
@@ -391,25 +346,18 @@ paxos_apply_promotions(const PaxosEntry *e, Jsonb *value, bool *changed)
 	return outcomes;
 }
 
-/* Whether every command of `commands` is a promotion. */
+/* Whether command `i` of `commands` is a promotion. */
 static bool
-paxos_all_promotions(JsonbContainer *commands, int ncommands)
+paxos_is_promotion(JsonbContainer *commands, int i)
 {
-	int			i;
+	JsonbValue *cmd = getIthJsonbValueFromContainer(commands, i);
+	JsonbValue *op;
 
-	for (i = 0; i < ncommands; i++)
-	{
-		JsonbValue *cmd = getIthJsonbValueFromContainer(commands, i);
-		JsonbValue *op;
-
-		if (cmd == NULL || cmd->type != jbvBinary)
-			return false;
-		op = getKeyJsonValueFromContainer(cmd->val.binary.data, "op", 2, NULL);
-		if (op == NULL || op->type != jbvString ||
-			op->val.string.len != 7 || memcmp(op->val.string.val, "promote", 7) != 0)
-			return false;
-	}
-	return true;
+	if (cmd == NULL || cmd->type != jbvBinary)
+		return false;
+	op = getKeyJsonValueFromContainer(cmd->val.binary.data, "op", 2, NULL);
+	return op != NULL && op->type == jbvString &&
+		op->val.string.len == 7 && memcmp(op->val.string.val, "promote", 7) == 0;
 }
 
 /* Applies one command of an entry; its outcome. */
@@ -428,8 +376,6 @@ paxos_apply_command(const PaxosEntry *e)
 	op = paxos_command_text(e, "op");
 	if (strcmp(op, "register") == 0)
 		return paxos_apply_register(e);
-	if (strcmp(op, "promote") == 0)
-		return paxos_apply_promote(e);
 	return paxos_outcome_error(ERRCODE_FEATURE_NOT_SUPPORTED,
 							   psprintf("unknown log command \"%s\"", op),
 							   "A newer schemaevo wrote this entry; upgrade this node.");
@@ -549,29 +495,49 @@ paxos_apply(int64 slot)
 	paxos_changed_schemas = false;
 	paxos_changed_active = false;
 	commands = ncommands > 0 ? paxos_member(value, "commands") : NULL;
-	if (ncommands > 0 && paxos_all_promotions(&commands->root, ncommands))
-		result = paxos_apply_promotions(&e, value, &paxos_changed_active);
-	else
+	initStringInfo(&outcomes);
+	appendStringInfoChar(&outcomes, '[');
+	for (i = 0; i < ncommands;)
 	{
-		initStringInfo(&outcomes);
-		appendStringInfoChar(&outcomes, '[');
-		for (i = 0; i < ncommands; i++)
+		if (i > 0)
+			appendStringInfoString(&outcomes, ", ");
+		if (paxos_is_promotion(&commands->root, i))
 		{
-			JsonbValue *cmd = getIthJsonbValueFromContainer(&commands->root, i);
+			/* a run of promotions: one statement */
+			int			last = i;
+			int			k;
+			bool		changed;
+			Jsonb	   *run;
+
+			while (last + 1 < ncommands && paxos_is_promotion(&commands->root, last + 1))
+				last++;
+			run = paxos_apply_promotions(&e, value, i, last, &changed);
+			paxos_changed_active |= changed;
+			for (k = 0; k <= last - i; k++)
+			{
+				Jsonb	   *o = JsonbValueToJsonb(getIthJsonbValueFromContainer(&run->root, k));
+
+				if (k > 0)
+					appendStringInfoString(&outcomes, ", ");
+				appendStringInfoString(&outcomes, JsonbToCString(NULL, &o->root, VARSIZE(o)));
+			}
+			i = last + 1;
+		}
+		else
+		{
 			Jsonb	   *outcome;
 
-			e.command = JsonbValueToJsonb(cmd);
+			e.command = JsonbValueToJsonb(getIthJsonbValueFromContainer(&commands->root, i));
 			e.seq = i;
 			outcome = paxos_apply_command(&e);
 			paxos_record_request(&e, outcome);
-			if (i > 0)
-				appendStringInfoString(&outcomes, ", ");
 			appendStringInfoString(&outcomes,
 								   JsonbToCString(NULL, &outcome->root, VARSIZE(outcome)));
+			i++;
 		}
-		appendStringInfoChar(&outcomes, ']');
-		result = paxos_jsonb_from_text(outcomes.data);
 	}
+	appendStringInfoChar(&outcomes, ']');
+	result = paxos_jsonb_from_text(outcomes.data);
 	if (paxos_changed_schemas || paxos_changed_active)
 		CacheInvalidateRelcacheByRelid(get_relname_relid("registry_changed",
 														 get_namespace_oid("schemaevo", false)));

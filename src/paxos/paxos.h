@@ -34,7 +34,7 @@ extern int	paxos_batch_size;
  * "message", "hint"}.  Raises an error when the log cannot choose in time
  * (no quorum, hot standby, worker not running).
  */
-extern Jsonb *paxos_submit(Jsonb *command);
+extern Jsonb *paxos_submit(const char *command);
 
 /* True when commands are chosen inline, inside the caller's transaction. */
 extern bool paxos_is_inline(void);

@@ -38,6 +38,8 @@
 #define PAXOS_QUEUE_SIZE	64
 #define PAXOS_MAX_COMMAND	(8 * 1024 * 1024)
 #define PAXOS_MAX_OUTCOME	2048
+#define PAXOS_INLINE_COMMAND	1024	/* shorter commands skip the DSM segment */
+#define PAXOS_REQUEST_ID_LEN	33
 #define PAXOS_MAX_MEMBERS	16
 #define PAXOS_CONNINFO_LEN	256
 
@@ -58,7 +60,16 @@ typedef struct PaxosRequest
 	char		outcome[PAXOS_MAX_OUTCOME];
 	ConditionVariable cv;
 	int			command_len;
-	dsm_handle	command;		/* DSM segment: jsonb text with request_id */
+	char		request_id[PAXOS_REQUEST_ID_LEN];
+
+	/*
+	 * The command (JSON text with request_id): here when it fits, which is
+	 * every promotion, else in a DSM segment the worker copies from.
+	 * Creating a segment costs a promotion more than all its other work in
+	 * the backend.
+	 */
+	dsm_handle	command;		/* DSM_HANDLE_INVALID: inline_command */
+	char		inline_command[PAXOS_INLINE_COMMAND];
 } PaxosRequest;
 
 typedef struct PaxosNodeStatus
@@ -86,6 +97,7 @@ typedef struct PaxosShared
 	int64		ballot;			/* our ballot while leader, else 0 */
 	int64		leader_ballot;	/* highest ballot seen anywhere */
 	uint32		membership_generation;	/* bumped by init_cluster */
+	char		self_name[NAMEDATALEN]; /* as the worker loaded it; "" before */
 	int			nmembers;
 	PaxosNodeStatus nodes[PAXOS_MAX_MEMBERS];
 	PaxosRequest requests[PAXOS_QUEUE_SIZE];

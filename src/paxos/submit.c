@@ -46,8 +46,9 @@ extern char *sevo_node_name;
 static char *
 paxos_new_request_id(void)
 {
+	static const char digits[] = "0123456789abcdef";
 	uint8		bytes[16];
-	char	   *hex = palloc(33);
+	char	   *hex = palloc(PAXOS_REQUEST_ID_LEN);
 	int			i;
 
 	if (!pg_strong_random(bytes, sizeof(bytes)))
@@ -55,7 +56,11 @@ paxos_new_request_id(void)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate a random request id")));
 	for (i = 0; i < 16; i++)
-		sprintf(hex + 2 * i, "%02x", bytes[i]);
+	{
+		hex[2 * i] = digits[bytes[i] >> 4];
+		hex[2 * i + 1] = digits[bytes[i] & 0xF];
+	}
+	hex[32] = '\0';
 	return hex;
 }
 
@@ -68,13 +73,23 @@ paxos_jsonb(const char *text)
 /*
  * This node's name as the cluster knows it (init_cluster's self), else
  * schemaevo.node_name: recorded as the origin of the commands it submits,
- * whichever node ends up proposing them.
+ * whichever node ends up proposing them.  The worker publishes the name it
+ * loaded; before it has, and inline, cluster_self is read.
  */
 static char *
 paxos_self_name(void)
 {
 	char	   *name = NULL;
 
+	if (paxos_shared != NULL)
+	{
+		LWLockAcquire(paxos_shared->lock, LW_SHARED);
+		if (paxos_shared->self_name[0] != '\0')
+			name = pstrdup(paxos_shared->self_name);
+		LWLockRelease(paxos_shared->lock);
+		if (name)
+			return name;
+	}
 	SPI_connect();
 	if (SPI_execute("SELECT node_name FROM schemaevo.cluster_self", true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
@@ -157,19 +172,18 @@ paxos_reachable_nodes(int *total, int *voting)
 	return Max(n, 1);
 }
 
-/* Hands `cmd` to the worker and waits for its outcome. */
+/* Hands `text` (request id `id`) to the worker and waits for its outcome. */
 static Jsonb *
-paxos_submit_queued(Jsonb *cmd)
+paxos_submit_queued(const char *text, int len, const char *id)
 {
-	char	   *text = JsonbToCString(NULL, &cmd->root, VARSIZE(cmd));
-	int			len = strlen(text);
-	PaxosRequest *r = NULL;
+	/* volatile: read in PG_FINALLY after a longjmp */
+	PaxosRequest *volatile r = NULL;
 	Oid			dbid;
 	int			i;
 	TimestampTz deadline;
 	char		outcome[PAXOS_MAX_OUTCOME];
-	bool		done = false;
-	dsm_segment *seg;
+	volatile bool done = false;
+	dsm_segment *volatile seg = NULL;
 
 	if (len >= PAXOS_MAX_COMMAND)
 		ereport(ERROR,
@@ -178,9 +192,11 @@ paxos_submit_queued(Jsonb *cmd)
 						len, PAXOS_MAX_COMMAND - 1),
 				 errhint("Schema definitions are limited to 1 MB.")));
 
-	/* the command travels in a DSM segment the worker copies from */
-	seg = dsm_create(len + 1, 0);
-	memcpy(dsm_segment_address(seg), text, len + 1);
+	if (len >= PAXOS_INLINE_COMMAND)
+	{
+		seg = dsm_create(len + 1, 0);
+		memcpy(dsm_segment_address(seg), text, len + 1);
+	}
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										   paxos_request_timeout);
@@ -197,7 +213,14 @@ paxos_submit_queued(Jsonb *cmd)
 					r->state = PRQ_QUEUED;
 					r->dbid = MyDatabaseId;
 					r->command_len = len;
-					r->command = dsm_segment_handle(seg);
+					strlcpy(r->request_id, id, sizeof(r->request_id));
+					if (seg)
+						r->command = dsm_segment_handle(seg);
+					else
+					{
+						r->command = DSM_HANDLE_INVALID;
+						memcpy(r->inline_command, text, len + 1);
+					}
 					r->outcome[0] = '\0';
 					break;
 				}
@@ -270,7 +293,8 @@ paxos_submit_queued(Jsonb *cmd)
 				r->state = PRQ_ABANDONED;
 			LWLockRelease(paxos_shared->lock);
 		}
-		dsm_detach(seg);
+		if (seg)
+			dsm_detach(seg);
 	}
 	PG_END_TRY();
 
@@ -294,11 +318,17 @@ paxos_submit_queued(Jsonb *cmd)
 	return paxos_jsonb(outcome);
 }
 
+/*
+ * Submits `command`, the JSON text of an object the caller built (keys
+ * other than request_id and origin), and returns its outcome.  The text
+ * is extended, not parsed: a promotion never becomes jsonb in the backend.
+ */
 Jsonb *
-paxos_submit(Jsonb *command)
+paxos_submit(const char *command)
 {
-	StringInfoData idobj;
-	Jsonb	   *cmd;
+	StringInfoData cmd;
+	char	   *id;
+	int			len = strlen(command);
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -306,23 +336,23 @@ paxos_submit(Jsonb *command)
 				 errmsg("cannot change the schema registry on a hot standby"),
 				 errhint("Register and promote schemas on a primary; standbys decode with what it applied.")));
 
-	initStringInfo(&idobj);
-	appendStringInfo(&idobj, "{\"request_id\": \"%s\", \"origin\": ",
-					 paxos_new_request_id());
-	escape_json(&idobj, paxos_self_name());
-	appendStringInfoChar(&idobj, '}');
-	cmd = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
-											 JsonbPGetDatum(command),
-											 JsonbPGetDatum(paxos_jsonb(idobj.data))));
+	Assert(len >= 2 && command[0] == '{' && command[len - 1] == '}');
+	id = paxos_new_request_id();
+	initStringInfo(&cmd);
+	appendBinaryStringInfo(&cmd, command, len - 1);
+	appendStringInfo(&cmd, ", \"request_id\": \"%s\", \"origin\": ", id);
+	escape_json(&cmd, paxos_self_name());
+	appendStringInfoChar(&cmd, '}');
+
 	if (paxos_is_inline())
 	{
 		int			nest = paxos_pin_search_path();
-		Jsonb	   *outcome = paxos_submit_inline(cmd);
+		Jsonb	   *outcome = paxos_submit_inline(paxos_jsonb(cmd.data));
 
 		paxos_unpin_search_path(nest);
 		return outcome;
 	}
-	return paxos_submit_queued(cmd);
+	return paxos_submit_queued(cmd.data, cmd.len, id);
 }
 
 /* The string member `key` of a jsonb object, or NULL. */

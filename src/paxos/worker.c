@@ -245,6 +245,7 @@ pw_publish_members(void)
 		st->is_self = pw_m.members[i].is_self;
 		st->reachable = st->is_self;
 	}
+	strlcpy(paxos_shared->self_name, pw_m.self_name, NAMEDATALEN);
 	LWLockRelease(paxos_shared->lock);
 }
 
@@ -376,9 +377,26 @@ pw_apply_pending(void)
 	}
 }
 
+/* Appends a pending request for queue slot `qslot`. */
+static void
+pw_add_pending(int qslot, const char *command, const char *request_id)
+{
+	MemoryContext old = MemoryContextSwitchTo(pw_cxt);
+	PendingRequest *p = palloc(sizeof(PendingRequest));
+
+	p->qslot = qslot;
+	p->command = pstrdup(command);
+	p->request_id = pstrdup(request_id);
+	p->done = false;
+	p->forwarded_at = 0;
+	pw_pending = lappend(pw_pending, p);
+	MemoryContextSwitchTo(old);
+}
+
 /*
- * Moves queued requests of our database into the pending list, copying each
- * command out of its backend's DSM segment.
+ * Moves queued requests of our database into the pending list: a short
+ * command is copied from the queue slot, a long one out of its backend's
+ * DSM segment.
  */
 static void
 pw_take_requests(void)
@@ -386,6 +404,7 @@ pw_take_requests(void)
 	int			i;
 	int			taken[PAXOS_QUEUE_SIZE];
 	dsm_handle	handles[PAXOS_QUEUE_SIZE];
+	char		ids[PAXOS_QUEUE_SIZE][PAXOS_REQUEST_ID_LEN];
 	int			ntaken = 0;
 
 	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
@@ -393,11 +412,16 @@ pw_take_requests(void)
 	{
 		PaxosRequest *r = &paxos_shared->requests[i];
 
-		if (r->state == PRQ_QUEUED && r->dbid == MyDatabaseId)
+		if (r->state != PRQ_QUEUED || r->dbid != MyDatabaseId)
+			continue;
+		r->state = PRQ_TAKEN;
+		if (r->command == DSM_HANDLE_INVALID)
+			pw_add_pending(i, r->inline_command, r->request_id);
+		else
 		{
-			r->state = PRQ_TAKEN;
 			taken[ntaken] = i;
-			handles[ntaken++] = r->command;
+			handles[ntaken] = r->command;
+			strlcpy(ids[ntaken++], r->request_id, PAXOS_REQUEST_ID_LEN);
 		}
 	}
 	LWLockRelease(paxos_shared->lock);
@@ -418,18 +442,7 @@ pw_take_requests(void)
 			LWLockRelease(paxos_shared->lock);
 			continue;
 		}
-		{
-			MemoryContext old = MemoryContextSwitchTo(pw_cxt);
-			PendingRequest *p = palloc(sizeof(PendingRequest));
-
-			p->qslot = taken[i];
-			p->command = pstrdup(dsm_segment_address(seg));
-			p->request_id = pw_request_id(p->command);
-			p->done = false;
-			p->forwarded_at = 0;
-			pw_pending = lappend(pw_pending, p);
-			MemoryContextSwitchTo(old);
-		}
+		pw_add_pending(taken[i], dsm_segment_address(seg), ids[i]);
 		dsm_detach(seg);
 	}
 	pw_commit();
@@ -1493,6 +1506,7 @@ pw_on_exit(int code, Datum arg)
 	paxos_shared->dbid = InvalidOid;
 	paxos_shared->voting = false;
 	paxos_shared->ballot = 0;
+	paxos_shared->self_name[0] = '\0';
 	/* requests we had taken are queued again for our successor */
 	for (i = 0; i < PAXOS_QUEUE_SIZE; i++)
 		if (paxos_shared->requests[i].state == PRQ_TAKEN)

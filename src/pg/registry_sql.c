@@ -92,7 +92,9 @@ sevo_register(const char *definition, size_t len)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
 
-	return sevo_outcome_schema_id(paxos_submit(sevo_jsonb_parse(cmd.data)));
+	/* the codec's JSON is checked here, not in the worker's batch */
+	(void) sevo_jsonb_parse(cmd.data);
+	return sevo_outcome_schema_id(paxos_submit(cmd.data));
 }
 
 /* SQL: register_schema(definition text) → text */
@@ -125,7 +127,7 @@ sevo_promote(const char *tenants_json, text *schema_id)
 					 tenants_json);
 	escape_json(&cmd, text_to_cstring(schema_id));
 	appendStringInfoChar(&cmd, '}');
-	(void) sevo_outcome_schema_id(paxos_submit(sevo_jsonb_parse(cmd.data)));
+	(void) sevo_outcome_schema_id(paxos_submit(cmd.data));
 }
 
 static void

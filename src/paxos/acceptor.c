@@ -138,7 +138,7 @@ paxos_acceptor_learn(int64 ballot, int64 through)
 		elog(ERROR, "schemaevo acceptor: could not learn chosen slots");
 	learned = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (learned > 0)
-		paxos_wake_worker_at_commit();
+		paxos_wake_worker_at_commit(PAXOS_WAKE_LEARNED);
 	return (int) learned;
 }
 
@@ -371,6 +371,6 @@ paxos_sql_forward(PG_FUNCTION_ARGS)
 							  "ON CONFLICT (request_id) DO NOTHING",
 							  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "schemaevo: could not queue forwarded commands");
-	paxos_wake_worker_at_commit();
+	paxos_wake_worker_at_commit(PAXOS_WAKE_FORWARDED);
 	return paxos_peer_call_end(paxos_acceptor_status());
 }

@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/dsm.h"
 #include "storage/latch.h"
@@ -98,6 +99,15 @@ typedef struct PaxosShared
 	int64		leader_ballot;	/* highest ballot seen anywhere */
 	uint32		membership_generation;	/* bumped by init_cluster */
 	char		self_name[NAMEDATALEN]; /* as the worker loaded it; "" before */
+
+	/*
+	 * Bumped when a peer call commits log entries it learned or commands
+	 * forwarded to us: the worker looks at the log and at
+	 * schemaevo.forwarded only when these moved (and at every status
+	 * round), not at every wake-up.
+	 */
+	pg_atomic_uint64 learned;
+	pg_atomic_uint64 forwarded;
 	int			nmembers;
 	PaxosNodeStatus nodes[PAXOS_MAX_MEMBERS];
 	PaxosRequest requests[PAXOS_QUEUE_SIZE];
@@ -164,7 +174,11 @@ paxos_unpin_search_path(int nest)
 
 /* ---- shared memory (shmem.c) ---- */
 extern void paxos_wake_worker(void);
-extern void paxos_wake_worker_at_commit(void);
+
+/* what a transaction left for the worker, for paxos_wake_worker_at_commit */
+#define PAXOS_WAKE_LEARNED		0x01	/* entries in schemaevo.log */
+#define PAXOS_WAKE_FORWARDED	0x02	/* commands in schemaevo.forwarded */
+extern void paxos_wake_worker_at_commit(int what);
 
 /* ---- the acceptor (acceptor.c); caller in a transaction, on SPI ---- */
 extern Jsonb *paxos_acceptor_prepare(int64 ballot, int64 from_slot);

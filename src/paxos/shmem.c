@@ -54,6 +54,8 @@ paxos_shmem_startup_hook(void)
 
 		memset(paxos_shared, 0, sizeof(PaxosShared));
 		paxos_shared->lock = &(GetNamedLWLockTranche("schemaevo"))->lock;
+		pg_atomic_init_u64(&paxos_shared->learned, 0);
+		pg_atomic_init_u64(&paxos_shared->forwarded, 0);
 		for (i = 0; i < PAXOS_QUEUE_SIZE; i++)
 			ConditionVariableInit(&paxos_shared->requests[i].cv);
 	}
@@ -103,31 +105,38 @@ paxos_wake_worker(void)
 		SetLatch(latch);
 }
 
-static bool paxos_wake_at_commit = false;
+static int	paxos_wake_at_commit = 0;
 static bool paxos_wake_callback_registered = false;
 
 static void
 paxos_wake_xact_callback(XactEvent event, void *arg)
 {
-	if (!paxos_wake_at_commit)
+	if (paxos_wake_at_commit == 0)
 		return;
-	if (event == XACT_EVENT_COMMIT)
+	if (event == XACT_EVENT_COMMIT && paxos_shared != NULL)
+	{
+		/* committed, so visible to the worker's next snapshot */
+		if (paxos_wake_at_commit & PAXOS_WAKE_LEARNED)
+			pg_atomic_fetch_add_u64(&paxos_shared->learned, 1);
+		if (paxos_wake_at_commit & PAXOS_WAKE_FORWARDED)
+			pg_atomic_fetch_add_u64(&paxos_shared->forwarded, 1);
 		paxos_wake_worker();
+	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		paxos_wake_at_commit = false;
+		paxos_wake_at_commit = 0;
 }
 
 /*
  * Wakes the worker once the current transaction commits, so that it finds
- * what this transaction wrote (a learned entry, forwarded commands).
+ * what this transaction wrote (`what`: PAXOS_WAKE_*).
  */
 void
-paxos_wake_worker_at_commit(void)
+paxos_wake_worker_at_commit(int what)
 {
 	if (!paxos_wake_callback_registered)
 	{
 		RegisterXactCallback(paxos_wake_xact_callback, NULL);
 		paxos_wake_callback_registered = true;
 	}
-	paxos_wake_at_commit = true;
+	paxos_wake_at_commit |= what;
 }

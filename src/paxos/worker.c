@@ -114,9 +114,20 @@ static List *pw_pending = NIL;
 static bool pw_recheck = false;	/* entries applied that pw_answer did not see */
 static int64 pw_learn_owed = 0;	/* chosen by us up to here in ... */
 static int64 pw_learn_ballot = 0;	/* ... this ballot, not yet told */
+static TimestampTz pw_learn_due = 0;	/* when to tell them, if no accept has */
 
 /* how long the idle leader waits for a busy peer to take its learn */
 #define PW_LEARN_WAIT_MS 50
+
+/*
+ * How long a chosen slot waits for the next accept to carry its learn
+ * before a paxos_learn of its own goes out.  A client promoting in a loop
+ * sends its next command well within this, so followers learn at no cost;
+ * an idle leader's followers learn this much later.  A slot that holds a
+ * command another node forwarded is learned at once: that node's client is
+ * waiting for it.
+ */
+#define PW_LEARN_DELAY_MS 2
 
 static bool pw_phase1(bool fence);
 static void pw_backoff(void);
@@ -954,7 +965,8 @@ pw_broadcast_learn(void)
 	char		t[32];
 	const char *params[3];
 
-	if (pw_npeers == 0 || pw_learn_owed == 0)
+	if (pw_npeers == 0 || pw_learn_owed == 0 ||
+		GetCurrentTimestamp() < pw_learn_due)
 		return;
 	snprintf(b, sizeof(b), INT64_FORMAT, pw_learn_ballot);
 	snprintf(t, sizeof(t), INT64_FORMAT, pw_learn_owed);
@@ -1054,7 +1066,8 @@ pw_phase2(int64 slot, Jsonb *value)
 	if (combined && accepted + 1 >= pw_majority)
 	{
 		pw_begin();
-		local = paxos_acceptor_accept(pw_ballot, slot, value, slot - 1);
+		/* our log already holds every slot before this one: nothing to learn */
+		local = paxos_acceptor_accept(pw_ballot, slot, value, 0);
 		pw_saw_promise(pw_get_int(local, "promised"));
 		behind |= pw_get_bool(local, "chosen");
 		if (pw_get_bool(local, "ok"))
@@ -1098,6 +1111,8 @@ pw_phase2(int64 slot, Jsonb *value)
 	/* peers learn it with our next accept, or when we go idle */
 	pw_learn_owed = slot;
 	pw_learn_ballot = pw_ballot;
+	pw_learn_due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											   PW_LEARN_DELAY_MS);
 	pw_complete_requests();
 	return P2_CHOSEN;
 }
@@ -1390,6 +1405,7 @@ pw_propose(bool repair)
 	List	   *commands = NIL;
 	ListCell   *lc;
 	Phase2Result r;
+	bool		forwarded = false;
 
 	if (!pw_leader || pw_next_slot != pw_applied + 1)
 	{
@@ -1403,10 +1419,13 @@ pw_propose(bool repair)
 	}
 	foreach(lc, pw_pending)
 	{
+		PendingRequest *p = lfirst(lc);
+
 		if (list_length(commands) >= paxos_batch_size)
 			break;
 		/* two promotions of one tenant may share a slot: see apply.c */
-		commands = lappend(commands, ((PendingRequest *) lfirst(lc))->command);
+		commands = lappend(commands, p->command);
+		forwarded |= p->qslot < 0;
 	}
 	if (commands == NIL && !repair)
 		return;
@@ -1414,6 +1433,8 @@ pw_propose(bool repair)
 	r = pw_phase2(pw_next_slot, pw_value(commands));
 	if (r == P2_CHOSEN)
 	{
+		if (forwarded)
+			pw_learn_due = 0;
 		pw_next_slot++;
 		pw_failures = 0;
 		return;
@@ -1533,13 +1554,31 @@ pw_extension_ready(void)
 static void
 pw_step(void)
 {
+	static uint64 pw_seen_learned = PG_UINT64_MAX;
+	static uint64 pw_seen_forwarded = PG_UINT64_MAX;
 	TimestampTz now;
+	bool		full;
+	uint64		learned;
+	uint64		forwarded;
 
 	now = GetCurrentTimestamp();
-	pw_load_membership(now >= pw_next_status);
-	pw_apply_pending();
-	if (pw_missing() < 500)
-		pw_catch_up(pw_applied + 1);	/* fill a gap now, not at the next status round */
+	full = now >= pw_next_status;
+	pw_load_membership(full);
+
+	/*
+	 * Look at the log only when a peer call learned something since we
+	 * last did, or at a status round: most wake-ups are a backend's
+	 * request, and an empty transaction per wake-up was a good part of a
+	 * promotion's cost.
+	 */
+	learned = pg_atomic_read_u64(&paxos_shared->learned);
+	if (full || learned != pw_seen_learned)
+	{
+		pw_seen_learned = learned;
+		pw_apply_pending();
+		if (pw_missing() < 500)
+			pw_catch_up(pw_applied + 1);	/* fill a gap now, not at the next status round */
+	}
 	pw_take_requests();
 	pw_complete_requests();
 	pw_drop_abandoned();
@@ -1559,8 +1598,12 @@ pw_step(void)
 			pw_propose(true);
 	}
 
-	if (paxos_shared->voting)
+	forwarded = pg_atomic_read_u64(&paxos_shared->forwarded);
+	if (paxos_shared->voting && (full || forwarded != pw_seen_forwarded))
+	{
+		pw_seen_forwarded = forwarded;
 		pw_take_forwarded();
+	}
 
 	/*
 	 * Propose until the queue is empty or we must back off; while another
@@ -1649,6 +1692,8 @@ paxos_worker_main(Datum arg)
 			: Min(paxos_catchup_interval, 200);
 		if (pw_pending != NIL)
 			timeout = Min(timeout, pw_pending_wait(now));
+		if (pw_learn_owed != 0)
+			timeout = Min(timeout, TimestampDifferenceMilliseconds(now, pw_learn_due));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(timeout, 1), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

@@ -441,22 +441,22 @@ paxos_applied_slot(void)
 Jsonb *
 paxos_apply(int64 slot)
 {
-	static PaxosQuery lock = {"SELECT applied_slot FROM schemaevo.node_state FOR UPDATE", 0};
+	/* node_state is locked: one applier at a time, strictly in order */
 	static PaxosQuery entry = {
-		"SELECT value, chosen_at, proposed_by, "
-		"       jsonb_array_length(value->'commands') "
-		"  FROM schemaevo.log WHERE slot = $1",
+		"SELECT n.applied_slot, l.value, l.chosen_at, l.proposed_by, "
+		"       jsonb_array_length(l.value->'commands') "
+		"  FROM schemaevo.node_state n LEFT JOIN schemaevo.log l ON l.slot = $1 "
+		"   FOR UPDATE OF n",
 	1, {INT8OID}};
+	/* the acceptances of applied slots are no longer needed */
 	static PaxosQuery record = {
 		"WITH d AS (SELECT md5(n.digest || ':' || l.slot || ':' || l.value::text) AS digest "
 		"             FROM schemaevo.node_state n, schemaevo.log l WHERE l.slot = $1), "
 		"     l AS (UPDATE schemaevo.log SET outcome = $2, digest = d.digest "
-		"             FROM d WHERE slot = $1) "
+		"             FROM d WHERE slot = $1), "
+		"     f AS (DELETE FROM schemaevo.acceptor_slots WHERE slot <= $1) "
 		"UPDATE schemaevo.node_state SET applied_slot = $1, digest = d.digest FROM d",
 	2, {INT8OID, JSONBOID}};
-	static PaxosQuery forget = {
-		"DELETE FROM schemaevo.acceptor_slots WHERE slot <= $1",
-	1, {INT8OID}};
 	PaxosEntry	e;
 	Datum		values[1];
 	bool		isnull;
@@ -468,27 +468,25 @@ paxos_apply(int64 slot)
 	Jsonb	   *result;
 	char	   *applied;
 
-	/* lock node_state: one applier at a time, strictly in order */
-	if (paxos_query_run(&lock, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	values[0] = Int64GetDatum(slot);
+	if (paxos_query_run(&entry, values, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "schemaevo: node_state is missing");
 	applied = paxos_first_value();
 	if (strtoll(applied, NULL, 10) != slot - 1)
 		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " out of order (applied slot %s)",
 			 slot, applied);
-
-	values[0] = Int64GetDatum(slot);
-	if (paxos_query_run(&entry, values, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (isnull)
 		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " is not in the log", slot);
 	value = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 1, &isnull));
+											 SPI_tuptable->tupdesc, 2, &isnull));
 	e.slot = slot;
 	e.seq = 0;
 	e.chosen_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 2, &isnull));
-	e.proposed_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+													SPI_tuptable->tupdesc, 3, &isnull));
+	e.proposed_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 	ncommands = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 4, &isnull));
+											SPI_tuptable->tupdesc, 5, &isnull));
 	if (isnull)
 		ncommands = 0;
 
@@ -543,8 +541,7 @@ paxos_apply(int64 slot)
 														 get_namespace_oid("schemaevo", false)));
 
 	if (paxos_query_run(&record, (Datum[]) {Int64GetDatum(slot), JsonbPGetDatum(result)},
-						false, 0) != SPI_OK_UPDATE ||
-		paxos_query_run(&forget, (Datum[]) {Int64GetDatum(slot)}, false, 0) != SPI_OK_DELETE)
+						false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
 	return result;
 }

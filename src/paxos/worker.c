@@ -991,13 +991,13 @@ pw_broadcast_learn(void)
 /*
  * Phase 2 for one slot under our ballot.
  *
- * Our own acceptance normally goes into the transaction that records and
- * applies the slot, once the peers' acceptances make a majority with it:
- * one commit instead of two.  That is an acceptance like any other (the
- * promise is checked under the acceptor's lock), and nobody hears the slot
- * is chosen before it commits.  A slot that cannot be applied at once (we
- * are behind) is accepted locally first, while the peers work; a node
- * fencing its way back in (not voting yet) counts only the others.
+ * Our own acceptance commits, flushed, while the peers work on theirs: the
+ * two flushes overlap.  A node fencing its way back in (not voting yet)
+ * counts only the others.  Once a majority accepted, the value is chosen
+ * and durable on that majority, so recording and applying it need not wait
+ * for a flush of their own: lost in a crash, the slot is found again in
+ * our acceptor state (or a peer's) and chosen and applied again, as on a
+ * follower (docs/protocol.md section 5).
  */
 static Phase2Result
 pw_phase2(int64 slot, Jsonb *value)
@@ -1008,8 +1008,6 @@ pw_phase2(int64 slot, Jsonb *value)
 	char	   *vtext = pw_text(value);
 	const char *params[6];
 	bool		fence = !paxos_shared->voting;
-	bool		combined = !fence && slot == pw_applied + 1;
-	Jsonb	   *local;
 	Jsonb	   *outcomes = NULL;
 	int			accepted = 0;
 	bool		behind = false;
@@ -1033,10 +1031,14 @@ pw_phase2(int64 slot, Jsonb *value)
 	if (pw_learn_ballot == pw_ballot)
 		pw_learn_owed = 0;
 
-	if (!fence && !combined)
+	if (!fence)
 	{
+		Jsonb	   *local;
+
 		pw_begin();
-		local = pw_copy(paxos_acceptor_accept(pw_ballot, slot, value, slot - 1));
+		/* when our log holds every earlier slot, there is nothing to learn */
+		local = pw_copy(paxos_acceptor_accept(pw_ballot, slot, value,
+											   slot == pw_applied + 1 ? 0 : slot - 1));
 		pw_commit();
 		accepted = pw_get_bool(local, "ok") ? 1 : 0;
 		behind = pw_get_bool(local, "chosen");
@@ -1045,8 +1047,7 @@ pw_phase2(int64 slot, Jsonb *value)
 
 	if (pw_npeers > 0)
 	{
-		(void) paxos_round_wait(pw_peers, pw_npeers,
-								pw_majority - accepted - (combined ? 1 : 0),
+		(void) paxos_round_wait(pw_peers, pw_npeers, pw_majority - accepted,
 								paxos_peer_timeout);
 		for (i = 0; i < pw_npeers; i++)
 		{
@@ -1063,34 +1064,14 @@ pw_phase2(int64 slot, Jsonb *value)
 		}
 	}
 
-	if (combined && accepted + 1 >= pw_majority)
-	{
-		pw_begin();
-		/* our log already holds every slot before this one: nothing to learn */
-		local = paxos_acceptor_accept(pw_ballot, slot, value, 0);
-		pw_saw_promise(pw_get_int(local, "promised"));
-		behind |= pw_get_bool(local, "chosen");
-		if (pw_get_bool(local, "ok"))
-			accepted++;
-		if (accepted >= pw_majority)
-		{
-			paxos_log_insert(slot, value);
-			outcomes = pw_copy(paxos_apply(slot));
-			chosen = true;
-		}
-		pw_commit();
-		if (chosen)
-		{
-			pw_note_applied(slot);
-			pw_answer(value, outcomes, slot);
-		}
-	}
-	else if (accepted >= pw_majority)
+	if (accepted >= pw_majority)
 	{
 		bool		applied;
 
-		/* record and, when it is next in line, apply it: one commit */
+		/* record and, when it is next in line, apply it */
 		pw_begin();
+		(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		paxos_log_insert(slot, value);
 		applied = paxos_applied_slot() == slot - 1;
 		if (applied)
@@ -1566,20 +1547,22 @@ pw_step(void)
 	pw_load_membership(full);
 
 	/*
-	 * Look at the log only when a peer call learned something since we
-	 * last did, or at a status round: most wake-ups are a backend's
-	 * request, and an empty transaction per wake-up was a good part of a
-	 * promotion's cost.
+	 * Look at the log when a peer call learned something since we last
+	 * did, at a status round, and before proposing: pw_applied must be
+	 * the table's (the extension may have been dropped and created again
+	 * under us).  Other wake-ups, most of a follower's, skip the
+	 * transaction.
 	 */
+	pw_take_requests();
 	learned = pg_atomic_read_u64(&paxos_shared->learned);
+	if (full || learned != pw_seen_learned || pw_pending != NIL)
+		pw_apply_pending();
 	if (full || learned != pw_seen_learned)
 	{
 		pw_seen_learned = learned;
-		pw_apply_pending();
 		if (pw_missing() < 500)
 			pw_catch_up(pw_applied + 1);	/* fill a gap now, not at the next status round */
 	}
-	pw_take_requests();
 	pw_complete_requests();
 	pw_drop_abandoned();
 

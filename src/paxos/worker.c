@@ -13,10 +13,10 @@
  *	  decided from phase-1 replies alone.
  *	- Phase 2, one round per slot: accept(ballot, slot, value) to all; the
  *	  value is chosen when a majority accepted it in this ballot.  The
- *	  leader's own acceptance goes into the transaction that records and
- *	  applies the slot; it then answers the waiting backends.  The others
- *	  learn the slot from the next accept (chosen_through), or from
- *	  learn(ballot, through) when the leader goes idle.
+ *	  leader's own acceptance commits while the peers work; once chosen,
+ *	  the slot is recorded and applied and the waiting backends answered.
+ *	  The others learn the slot from the next accept (chosen_through), or
+ *	  from learn(ballot, through) when the leader has been idle 2 ms.
  *	- A value is a batch: every request queued while the previous slot was
  *	  in flight goes into the next slot.
  *	- Ballots are (round << 8 | node index); a new round is always above
@@ -33,8 +33,10 @@
  *
  * Every database access runs in a transaction of its own, so a promise or
  * acceptance is durable (synchronous_commit = on) before the worker acts on
- * it; only applying entries others chose skips the flush (pw_apply_pending).  An error ends the worker; the postmaster restarts it and requests it
- * had taken are queued again (their request ids make that safe).
+ * it; only recording and applying chosen entries skips the flush (a
+ * majority holds them already).  An error ends the worker; the postmaster
+ * restarts it and requests it had taken are queued again (their request
+ * ids make that safe).
  *
  *-------------------------------------------------------------------------
  */

@@ -439,7 +439,7 @@ paxos_applied_slot(void)
 }
 
 Jsonb *
-paxos_apply(int64 slot)
+paxos_apply(int64 slot, int64 *next_slot)
 {
 	/* node_state is locked: one applier at a time, strictly in order */
 	static PaxosQuery entry = {
@@ -455,7 +455,8 @@ paxos_apply(int64 slot)
 		"     l AS (UPDATE schemaevo.log SET outcome = $2, digest = d.digest "
 		"             FROM d WHERE slot = $1), "
 		"     f AS (DELETE FROM schemaevo.acceptor_slots WHERE slot <= $1) "
-		"UPDATE schemaevo.node_state SET applied_slot = $1, digest = d.digest FROM d",
+		"UPDATE schemaevo.node_state SET applied_slot = $1, digest = d.digest FROM d "
+		"RETURNING (SELECT min(slot) FROM schemaevo.log WHERE slot > $1)",
 	2, {INT8OID, JSONBOID}};
 	PaxosEntry	e;
 	Datum		values[1];
@@ -541,7 +542,13 @@ paxos_apply(int64 slot)
 														 get_namespace_oid("schemaevo", false)));
 
 	if (paxos_query_run(&record, (Datum[]) {Int64GetDatum(slot), JsonbPGetDatum(result)},
-						false, 0) != SPI_OK_UPDATE)
+						false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
+	if (next_slot)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		*next_slot = isnull ? 0 : DatumGetInt64(d);
+	}
 	return result;
 }

@@ -37,8 +37,10 @@ extern int64 paxos_applied_slot(void);
  * the registry refuses (unknown schema, version taken) changes nothing and
  * its error becomes its outcome.  Records the outcomes, the digest chain
  * and applied_slot, and drops acceptor state up to `slot`.  Returns the
- * outcomes, a jsonb array.
+ * outcomes, a jsonb array; `next_slot`, when not NULL, gets the first log
+ * slot after `slot` (0: none), so an applier learns whether to go on
+ * without another query.
  */
-extern Jsonb *paxos_apply(int64 slot);
+extern Jsonb *paxos_apply(int64 slot, int64 *next_slot);
 
 #endif							/* PAXOS_APPLY_H */

@@ -352,42 +352,71 @@ pw_note_applied(int64 applied)
 	LWLockRelease(paxos_shared->lock);
 }
 
-/* Applies every chosen entry that follows the applied slot, one transaction each. */
+/*
+ * The current transaction records or applies chosen entries, which a
+ * majority holds already: losing its commit in a crash loses nothing (the
+ * log row, the registry change and the applied slot go back together, and
+ * the entry is found and applied again), so it need not wait for the flush.
+ */
 static void
+pw_skip_flush(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+}
+
+/*
+ * The applied slot and the first log slot after it (0: none), in the
+ * current transaction.
+ */
+static void
+pw_read_progress(int64 *applied, int64 *next)
+{
+	static PaxosQuery q = {
+		"SELECT n.applied_slot, "
+		"       (SELECT min(l.slot) FROM schemaevo.log l WHERE l.slot > n.applied_slot) "
+		"  FROM schemaevo.node_state n", 0};
+	bool		isnull;
+
+	if (paxos_query_run(&q, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "schemaevo: node_state is missing");
+	*applied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*next = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull)
+		*next = 0;
+}
+
+/*
+ * Applies every chosen entry that follows the applied slot, one transaction
+ * each; each transaction also looks for the next entry, so applying one
+ * slot takes one transaction.  Returns how many slots are missing before
+ * the next entry in the log (a gap to fetch), at most 500; 500 when there
+ * is none.
+ */
+static int
 pw_apply_pending(void)
 {
-	static PaxosQuery next = {"SELECT 1 FROM schemaevo.log WHERE slot = $1", 1, {INT8OID}};
+	int64		applied;
+	int64		next;
 
-	for (;;)
+	pw_begin();
+	pw_skip_flush();
+	pw_read_progress(&applied, &next);
+	while (next == applied + 1)
 	{
-		int64		applied;
-		bool		more;
-
-		pw_begin();
-
-		/*
-		 * Entries someone else chose: losing this commit in a crash loses
-		 * nothing (the log and the applied slot go back together, and the
-		 * entry is applied again), so there is no need to wait for the
-		 * flush.
-		 */
-		(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
-								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-		applied = paxos_applied_slot();
-		if (paxos_query_run(&next, (Datum[]) {Int64GetDatum(applied + 1)}, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "schemaevo: could not read the log");
-		more = SPI_processed == 1;
-		if (more)
-		{
-			(void) paxos_apply(applied + 1);
-			applied++;
-		}
+		applied = next;
+		(void) paxos_apply(applied, &next);
+		pw_recheck = true;
 		pw_commit();
 		pw_note_applied(applied);
-		if (!more)
-			break;
-		pw_recheck = true;
+		if (next != applied + 1)
+			return next == 0 ? 500 : (int) Min(next - applied - 1, 500);
+		pw_begin();
+		pw_skip_flush();
 	}
+	pw_commit();
+	pw_note_applied(applied);
+	return next == 0 ? 500 : (int) Min(next - applied - 1, 500);
 }
 
 /* Appends a pending request for queue slot `qslot`. */
@@ -1072,12 +1101,12 @@ pw_phase2(int64 slot, Jsonb *value)
 
 		/* record and, when it is next in line, apply it */
 		pw_begin();
-		(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
-								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		pw_skip_flush();
 		paxos_log_insert(slot, value);
-		applied = paxos_applied_slot() == slot - 1;
+		/* pw_applied is the table's: only this process applies entries */
+		applied = slot == pw_applied + 1;
 		if (applied)
-			outcomes = pw_copy(paxos_apply(slot));
+			outcomes = pw_copy(paxos_apply(slot, NULL));
 		pw_commit();
 		chosen = true;
 		if (applied)
@@ -1558,11 +1587,9 @@ pw_step(void)
 	pw_take_requests();
 	learned = pg_atomic_read_u64(&paxos_shared->learned);
 	if (full || learned != pw_seen_learned || pw_pending != NIL)
-		pw_apply_pending();
-	if (full || learned != pw_seen_learned)
 	{
 		pw_seen_learned = learned;
-		if (pw_missing() < 500)
+		if (pw_apply_pending() < 500)
 			pw_catch_up(pw_applied + 1);	/* fill a gap now, not at the next status round */
 	}
 	pw_complete_requests();

@@ -996,8 +996,9 @@ pw_broadcast_learn(void)
 	char		t[32];
 	const char *params[3];
 
-	if (pw_npeers == 0 || pw_learn_owed == 0 ||
-		GetCurrentTimestamp() < pw_learn_due)
+	if (pw_npeers == 0)
+		pw_learn_owed = 0;		/* nobody to tell (the membership changed) */
+	if (pw_learn_owed == 0 || GetCurrentTimestamp() < pw_learn_due)
 		return;
 	snprintf(b, sizeof(b), INT64_FORMAT, pw_learn_ballot);
 	snprintf(t, sizeof(t), INT64_FORMAT, pw_learn_owed);
@@ -1121,7 +1122,8 @@ pw_phase2(int64 slot, Jsonb *value)
 		return behind ? P2_BEHIND : P2_FAILED;
 
 	/* peers learn it with our next accept, or when we go idle */
-	pw_learn_owed = slot;
+	if (pw_npeers > 0)
+		pw_learn_owed = slot;
 	pw_learn_ballot = pw_ballot;
 	pw_learn_due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 											   PW_LEARN_DELAY_MS);

@@ -365,6 +365,22 @@ pw_skip_flush(void)
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 }
 
+/* slots fetched from a peer at most per call (paxos_fetch) */
+#define PW_FETCH_MAX 500
+
+/*
+ * The number of slots missing from our log after `applied`: up to `next`,
+ * the next entry we have, or PW_FETCH_MAX (one fetch) when we have none
+ * (next = 0).  An entry we hold but cannot apply yet is behind such a gap:
+ * a peer that is slow to answer misses an accept when the leader's next
+ * round starts first.
+ */
+static int
+pw_gap(int64 applied, int64 next)
+{
+	return next == 0 ? PW_FETCH_MAX : (int) Min(next - applied - 1, PW_FETCH_MAX);
+}
+
 /*
  * The applied slot and the first log slot after it (0: none), in the
  * current transaction.
@@ -389,9 +405,8 @@ pw_read_progress(int64 *applied, int64 *next)
 /*
  * Applies every chosen entry that follows the applied slot, one transaction
  * each; each transaction also looks for the next entry, so applying one
- * slot takes one transaction.  Returns how many slots are missing before
- * the next entry in the log (a gap to fetch), at most 500; 500 when there
- * is none.
+ * slot takes one transaction.  Returns the gap after the applied slot
+ * (pw_gap).
  */
 static int
 pw_apply_pending(void)
@@ -410,16 +425,16 @@ pw_apply_pending(void)
 		pw_commit();
 		pw_note_applied(applied);
 		if (next != applied + 1)
-			return next == 0 ? 500 : (int) Min(next - applied - 1, 500);
+			return pw_gap(applied, next);
 		pw_begin();
 		pw_skip_flush();
 	}
 	pw_commit();
 	pw_note_applied(applied);
-	return next == 0 ? 500 : (int) Min(next - applied - 1, 500);
+	return pw_gap(applied, next);
 }
 
-/* Appends a pending request for queue slot `qslot`. */
+/* Appends a pending request for queue slot `qslot` (-1: forwarded to us). */
 static void
 pw_add_pending(int qslot, const char *command, const char *request_id)
 {
@@ -654,29 +669,17 @@ pw_drop_abandoned(void)
 
 /* ---- catch-up ---- */
 
-/*
- * The number of slots missing from our log after the applied slot: up to
- * the next entry we have, or 500 (one fetch) when we have none.  An entry
- * we hold but cannot apply yet is behind such a gap: a peer that is slow to
- * answer misses an accept when the leader's next round starts first.
- */
+/* The gap after the applied slot, in a transaction of its own. */
 static int
 pw_missing(void)
 {
-	static PaxosQuery q = {"SELECT min(slot) FROM schemaevo.log WHERE slot > $1", 1, {INT8OID}};
-	bool		isnull;
-	Datum		next;
-	int64		missing = 500;
+	int64		applied;
+	int64		next;
 
 	pw_begin();
-	if (paxos_query_run(&q, (Datum[]) {Int64GetDatum(pw_applied)}, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "schemaevo: could not read the log");
-	next = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-		missing = Min(DatumGetInt64(next) - pw_applied - 1, missing);
+	pw_read_progress(&applied, &next);
 	pw_commit();
-	return (int) missing;
+	return pw_gap(applied, next);
 }
 
 /* Fetches the chosen entries we lack after our applied slot from `peer`, and applies them. */
@@ -1320,17 +1323,10 @@ pw_take_forwarded(void)
 		elog(ERROR, "schemaevo: could not read forwarded commands");
 	for (i = 0; i < SPI_processed; i++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(pw_cxt);
-		PendingRequest *p = palloc(sizeof(PendingRequest));
+		char	   *command = SPI_getvalue(SPI_tuptable->vals[i],
+										   SPI_tuptable->tupdesc, 1);
 
-		p->qslot = -1;
-		p->command = pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
-										  SPI_tuptable->tupdesc, 1));
-		p->request_id = pw_request_id(p->command);
-		p->done = false;
-		p->forwarded_at = 0;
-		pw_pending = lappend(pw_pending, p);
-		MemoryContextSwitchTo(old);
+		pw_add_pending(-1, command, pw_request_id(command));
 	}
 	pw_commit();
 }
@@ -1591,7 +1587,7 @@ pw_step(void)
 	if (full || learned != pw_seen_learned || pw_pending != NIL)
 	{
 		pw_seen_learned = learned;
-		if (pw_apply_pending() < 500)
+		if (pw_apply_pending() < PW_FETCH_MAX)
 			pw_catch_up(pw_applied + 1);	/* fill a gap now, not at the next status round */
 	}
 	pw_complete_requests();

@@ -107,6 +107,15 @@ sub make_cluster
 	my ($n, %opts) = @_;
 	my @nodes = map { make_node($_, %opts) } 1 .. $n;
 	init_members($_, @nodes) for 1 .. $n;
+
+	# until its worker has loaded the new membership, a node still reports
+	# the vote it had as a cluster of one
+	for my $node (@nodes)
+	{
+		$node->poll_query_until('postgres',
+			"SELECT count(*) = $n FROM schemaevo.cluster_status")
+		  or die "node " . $node->name . " does not load the membership";
+	}
 	wait_voting(@nodes);
 	return @nodes;
 }

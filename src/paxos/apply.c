@@ -24,6 +24,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -35,6 +36,7 @@
 
 #include "apply.h"
 #include "query.h"
+#include "rows.h"
 
 /*
  * One command of a chosen entry, the parameters of every query the apply
@@ -264,86 +266,200 @@ paxos_apply_register(const PaxosEntry *e)
 	return paxos_outcome_ok("schema_id", schema_id);
 }
 
-/*
- * promote: {"op": "promote", "tenants": [...], "schema_id"}, all or nothing
- * per command.  Applies commands first .. last of the entry, all
- * promotions, in one statement: the same result as one at a time, for one
- * statement per run instead of four per command.  Per command, in order: a
- * request id applied before (in an earlier slot, or earlier in this entry)
- * gets that outcome and changes nothing; an unknown schema is refused;
- * otherwise each tenant's history row names the schema it had before this
- * command (the previous command of the run promoting it, or the active
- * map), and the active map ends with each tenant's last promotion.
- * Returns the outcomes, one per command.
- *
- * The plan is generic, so it must not depend on how many tenants or
- * schemas there are: every lookup is a scalar subquery on a primary key
- * (a join was planned as a hash join over the whole active map, an EXISTS
- * as a hashed subplan over all of schemas).
- */
-static Jsonb *
-paxos_apply_promotions(const PaxosEntry *e, Jsonb *value, int first, int last,
-					   bool *changed)
+/* command->>key when it is a string, else NULL. */
+static char *
+paxos_json_string(JsonbContainer *obj, const char *key)
 {
-	static PaxosQuery q = {
-		"WITH c AS (SELECT (x.o - 1)::int AS seq, x.cmd, x.cmd->>'request_id' AS rid, "
-		"                  x.cmd->>'schema_id' AS sid "
-		"             FROM jsonb_array_elements($1->'commands') WITH ORDINALITY AS x(cmd, o) "
-		"            WHERE x.o - 1 BETWEEN $5 AND $6), "
-		"     d AS (SELECT c.*, "
-		"                  (SELECT r.outcome FROM schemaevo.requests r WHERE r.request_id = c.rid) AS earlier, "
-		"                  (SELECT min(c2.seq) FROM c c2 WHERE c2.rid = c.rid) AS first_seq, "
-		"                  coalesce((SELECT true FROM schemaevo.schemas s "
-		"                             WHERE s.schema_id = c.sid), false) AS known "
-		"             FROM c), "
-		"     fresh AS (SELECT * FROM d WHERE earlier IS NULL AND (rid IS NULL OR first_seq = seq)), "
-		"     t AS (SELECT DISTINCT f.seq, f.sid, coalesce(f.cmd->>'origin', $4) AS origin, x.tenant_id "
-		"             FROM fresh f, jsonb_array_elements_text(f.cmd->'tenants') AS x(tenant_id) "
-		"            WHERE f.known), "
-		"     h AS (INSERT INTO schemaevo.promotions "
-		"           SELECT $2, t.seq, t.tenant_id, "
-		"                  coalesce(lag(t.sid) OVER w, "
-		"                           (SELECT a.schema_id FROM schemaevo.active_schemas a "
-		"                             WHERE a.tenant_id = t.tenant_id)), "
-		"                  t.sid, $3, t.origin "
-		"             FROM t WINDOW w AS (PARTITION BY t.tenant_id ORDER BY t.seq)), "
-		"     u AS (INSERT INTO schemaevo.active_schemas "
-		"           SELECT DISTINCT ON (t.tenant_id) t.tenant_id, t.sid, $3, $2 "
-		"             FROM t ORDER BY t.tenant_id, t.seq DESC "
-		"           ON CONFLICT (tenant_id) DO UPDATE "
-		"              SET schema_id = excluded.schema_id, "
-		"                  promoted_at = excluded.promoted_at, "
-		"                  log_slot = excluded.log_slot), "
-		"     o AS (SELECT d.seq, d.rid, "
-		"                  CASE WHEN d.earlier IS NOT NULL THEN d.earlier "
-		"                       WHEN d.known THEN jsonb_build_object('ok', true, 'schema_id', d.sid) "
-		"                       ELSE jsonb_build_object('ok', false, 'sqlstate', '42704', "
-		"                              'message', format('schema \"%s\" does not exist', d.sid), "
-		"                              'hint', 'Register it with schemaevo.register_schema() first.') "
-		"                  END AS outcome "
-		"             FROM d), "
-		"     r AS (INSERT INTO schemaevo.requests "
-		"           SELECT o.rid, $2, o.outcome FROM o JOIN fresh f USING (seq) "
-		"            WHERE o.rid IS NOT NULL "
-		"           ON CONFLICT (request_id) DO NOTHING) "
-		"SELECT coalesce(jsonb_agg(o.outcome ORDER BY o.seq), '[]'), "
-		"       (SELECT count(*) FROM t) > 0 "
-		"  FROM o",
-	6, {JSONBOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INT4OID}};
-	bool		isnull;
-	Jsonb	   *outcomes;
+	JsonbValue *v = getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
 
-	if (paxos_query_run(&q, (Datum[]) {JsonbPGetDatum(value), Int64GetDatum(e->slot),
-						TimestampTzGetDatum(e->chosen_at), CStringGetTextDatum(e->proposed_by),
-						Int32GetDatum(first), Int32GetDatum(last)},
-						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "schemaevo apply: could not apply the promotions of slot " INT64_FORMAT,
-			 e->slot);
-	outcomes = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, 1, &isnull));
-	*changed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-										  SPI_tuptable->tupdesc, 2, &isnull));
-	return outcomes;
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* A tenant the run of promotions being applied promoted. */
+typedef struct PromotedTenant
+{
+	char	   *tenant_id;		/* hash key */
+	char	   *schema_id;		/* where the run has it now */
+	int			seq;			/* the command that last promoted it */
+} PromotedTenant;
+
+static uint32
+paxos_tenant_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+paxos_tenant_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The schema `tenant` is on before the run: active_schemas, or NULL. */
+static char *
+paxos_active_schema(PaxosRows *r, PaxosTable *active, const char *tenant)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (!paxos_rows_fetch(r, active, CStringGetTextDatum(tenant)))
+		return NULL;
+	d = paxos_rows_get(active, 2, &isnull);
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * promote: {"op": "promote", "tenants": [...], "schema_id", "request_id",
+ * "origin"}, all or nothing per command.  Applies commands first .. last
+ * of the entry, all promotions, and appends their outcomes to `outcomes`.
+ * Per command, in order: a request id applied before (in an earlier slot,
+ * or earlier in this run) gets that outcome and changes nothing; an
+ * unknown schema is refused; otherwise each tenant named gets a history
+ * row with the schema it had before this command, and the active map ends
+ * with each tenant's last promotion.  Returns whether a tenant moved.
+ *
+ * Rows are read and written directly (rows.c): one statement per run cost
+ * more in executor start-up than all its writes.
+ */
+static bool
+paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
+					   int first, int last, StringInfo outcomes)
+{
+	PaxosRows	r;
+	PaxosTable *requests;
+	PaxosTable *schemas;
+	PaxosTable *active;
+	PaxosTable *history;
+	HASHCTL		ctl;
+	HTAB	   *promoted;
+	List	   *order = NIL;	/* PromotedTenant *, first promoted first */
+	List	   *run_ids = NIL;	/* request ids applied by this run */
+	ListCell   *lc;
+	int			i;
+
+	paxos_rows_begin(&r);
+	requests = paxos_rows_open(&r, "requests", true);
+	schemas = paxos_rows_open(&r, "schemas", false);
+	active = paxos_rows_open(&r, "active_schemas", true);
+	history = paxos_rows_open(&r, "promotions", true);
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(PromotedTenant);
+	ctl.hash = paxos_tenant_hash;
+	ctl.match = paxos_tenant_match;
+	ctl.hcxt = CurrentMemoryContext;
+	promoted = hash_create("schemaevo promoted tenants", 64, &ctl,
+						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+
+	for (i = first; i <= last; i++)
+	{
+		JsonbContainer *cmd = getIthJsonbValueFromContainer(commands, i)->val.binary.data;
+		char	   *rid = paxos_json_string(cmd, "request_id");
+		char	   *sid = paxos_json_string(cmd, "schema_id");
+		char	   *origin = paxos_json_string(cmd, "origin");
+		JsonbValue *tenants = getKeyJsonValueFromContainer(cmd, "tenants", 7, NULL);
+		Jsonb	   *outcome = NULL;
+		bool		fresh = true;
+		bool		known;
+		bool		isnull;
+
+		if (rid && paxos_rows_fetch(&r, requests, CStringGetTextDatum(rid)))
+		{
+			outcome = DatumGetJsonbPCopy(paxos_rows_get(requests, 3, &isnull));
+			fresh = false;
+		}
+		else if (rid)
+		{
+			foreach(lc, run_ids)
+				if (strcmp(lfirst(lc), rid) == 0)
+					fresh = false;
+		}
+		known = sid && paxos_rows_fetch(&r, schemas, CStringGetTextDatum(sid));
+		if (outcome == NULL)
+			outcome = known
+				? paxos_outcome_ok("schema_id", sid)
+				: paxos_outcome_error(ERRCODE_UNDEFINED_OBJECT,
+									  psprintf("schema \"%s\" does not exist", sid ? sid : ""),
+									  "Register it with schemaevo.register_schema() first.");
+
+		if (fresh && known && tenants && tenants->type == jbvBinary)
+		{
+			int			n = JsonContainerSize(tenants->val.binary.data);
+			int			k;
+
+			for (k = 0; k < n; k++)
+			{
+				JsonbValue *t = getIthJsonbValueFromContainer(tenants->val.binary.data, k);
+				char	   *tenant;
+				PromotedTenant *pt;
+				bool		seen;
+				Datum		values[7];
+				bool		nulls[7] = {false};
+
+				if (t == NULL || t->type != jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_CORRUPTED),
+							 errmsg("log slot " INT64_FORMAT " holds a promotion of a tenant that is not a string",
+									e->slot)));
+				tenant = pnstrdup(t->val.string.val, t->val.string.len);
+				pt = hash_search(promoted, &tenant, HASH_ENTER, &seen);
+				if (seen && pt->seq == i)
+					continue;	/* named twice in one command */
+				if (!seen)
+				{
+					pt->schema_id = paxos_active_schema(&r, active, tenant);
+					order = lappend(order, pt);
+				}
+
+				values[0] = Int64GetDatum(e->slot);
+				values[1] = Int32GetDatum(i);
+				values[2] = CStringGetTextDatum(tenant);
+				nulls[3] = pt->schema_id == NULL;
+				values[3] = nulls[3] ? (Datum) 0 : CStringGetTextDatum(pt->schema_id);
+				values[4] = CStringGetTextDatum(sid);
+				values[5] = TimestampTzGetDatum(e->chosen_at);
+				values[6] = CStringGetTextDatum(origin ? origin : e->proposed_by);
+				paxos_rows_insert(&r, history, values, nulls);
+				pt->schema_id = sid;
+				pt->seq = i;
+			}
+		}
+		if (fresh && rid)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false};
+
+			values[0] = CStringGetTextDatum(rid);
+			values[1] = Int64GetDatum(e->slot);
+			values[2] = JsonbPGetDatum(outcome);
+			paxos_rows_insert(&r, requests, values, nulls);
+			run_ids = lappend(run_ids, rid);
+		}
+		if (i > first)
+			appendStringInfoString(outcomes, ", ");
+		appendStringInfoString(outcomes, JsonbToCString(NULL, &outcome->root, VARSIZE(outcome)));
+	}
+
+	foreach(lc, order)
+	{
+		PromotedTenant *pt = lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {false};
+
+		values[0] = CStringGetTextDatum(pt->tenant_id);
+		values[1] = CStringGetTextDatum(pt->schema_id);
+		values[2] = TimestampTzGetDatum(e->chosen_at);
+		values[3] = Int64GetDatum(e->slot);
+		if (paxos_rows_fetch(&r, active, values[0]))
+			paxos_rows_update(&r, active, values, nulls);
+		else
+			paxos_rows_insert(&r, active, values, nulls);
+	}
+	paxos_rows_end(&r);
+	return order != NIL;
 }
 
 /* Whether command `i` of `commands` is a promotion. */
@@ -502,24 +618,13 @@ paxos_apply(int64 slot, int64 *next_slot)
 			appendStringInfoString(&outcomes, ", ");
 		if (paxos_is_promotion(&commands->root, i))
 		{
-			/* a run of promotions: one statement */
+			/* a run of promotions, applied together */
 			int			last = i;
-			int			k;
-			bool		changed;
-			Jsonb	   *run;
 
 			while (last + 1 < ncommands && paxos_is_promotion(&commands->root, last + 1))
 				last++;
-			run = paxos_apply_promotions(&e, value, i, last, &changed);
-			paxos_changed_active |= changed;
-			for (k = 0; k <= last - i; k++)
-			{
-				Jsonb	   *o = JsonbValueToJsonb(getIthJsonbValueFromContainer(&run->root, k));
-
-				if (k > 0)
-					appendStringInfoString(&outcomes, ", ");
-				appendStringInfoString(&outcomes, JsonbToCString(NULL, &o->root, VARSIZE(o)));
-			}
+			paxos_changed_active |= paxos_apply_promotions(&e, &commands->root, i, last,
+														   &outcomes);
 			i = last + 1;
 		}
 		else

@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ *
+ * rows.c
+ *	  Direct row access for the apply step (see rows.h).
+ *
+ * Invariants:
+ *	- Every write goes through ExecSimpleRelationInsert/Update, so NOT NULL
+ *	  and CHECK constraints, every index (unique ones included) and the
+ *	  AFTER ROW triggers (the foreign key of active_schemas) behave as for
+ *	  a statement; the triggers fire in paxos_rows_end().
+ *	- Lookups use one snapshot, taken at paxos_rows_begin() after the
+ *	  writes of earlier statements of the transaction; writes made through
+ *	  the same PaxosRows carry its command id and are not seen by it.
+ *	- No privilege checks: only the apply step calls this, on the
+ *	  extension's own tables, as the extension's owner would.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+
+#include "rows.h"
+
+/* Starts a batch of lookups and writes in the current transaction. */
+void
+paxos_rows_begin(PaxosRows *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->estate = CreateExecutorState();
+	r->estate->es_output_cid = GetCurrentCommandId(true);
+	r->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	r->estate->es_snapshot = r->snapshot;
+	AfterTriggerBeginQuery();
+}
+
+/*
+ * Opens schemaevo.`relname` and its primary key, for writing or for
+ * lookups only.  The locks are held to the end of the transaction.
+ */
+PaxosTable *
+paxos_rows_open(PaxosRows *r, const char *relname, bool write)
+{
+	LOCKMODE	lock = write ? RowExclusiveLock : AccessShareLock;
+	PaxosTable *t;
+	Oid			relid;
+	Oid			pkey;
+
+	if (r->ntables >= PAXOS_ROWS_MAX_TABLES)
+		elog(ERROR, "schemaevo: too many tables in one row batch");
+	relid = get_relname_relid(relname, get_namespace_oid("schemaevo", false));
+	if (!OidIsValid(relid))
+		elog(ERROR, "schemaevo: table schemaevo.%s is missing", relname);
+	t = &r->tables[r->ntables++];
+	t->rel = table_open(relid, lock);
+	pkey = RelationGetPrimaryKeyIndex(t->rel);
+	if (!OidIsValid(pkey))
+		elog(ERROR, "schemaevo: table schemaevo.%s has no primary key", relname);
+	t->pkey = index_open(pkey, lock);
+	t->found = table_slot_create(t->rel, &r->estate->es_tupleTable);
+	if (write)
+	{
+		/*
+		 * Not in a range table (index 0): the executor then has no column
+		 * lists to check, which only the triggers' column filters and the
+		 * detail of a constraint violation would use.  Listing the result
+		 * relation is what lets AfterTriggerEndQuery() find it.
+		 */
+		t->rri = makeNode(ResultRelInfo);
+		InitResultRelInfo(t->rri, t->rel, 0, NULL, 0);
+		r->estate->es_opened_result_relations =
+			lappend(r->estate->es_opened_result_relations, t->rri);
+		ExecOpenIndices(t->rri, false);
+		t->slot = ExecInitExtraTupleSlot(r->estate, RelationGetDescr(t->rel),
+										 &TTSOpsVirtual);
+	}
+	return t;
+}
+
+/*
+ * Looks up the row whose primary key's first column, a text, equals `key`
+ * (the whole key for every table this is used on).  The row stays in
+ * t->found until the next fetch from `t`.
+ */
+bool
+paxos_rows_fetch(PaxosRows *r, PaxosTable *t, Datum key)
+{
+	ScanKeyData skey;
+	IndexScanDesc scan;
+	bool		found;
+
+	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == TEXTOID);
+	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   t->pkey->rd_indcollation[0], F_TEXTEQ, key);
+	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, t->found);
+	index_endscan(scan);
+	if (!found)
+		ExecClearTuple(t->found);
+	return found;
+}
+
+/* Column `attnum` of the row the last fetch found. */
+Datum
+paxos_rows_get(PaxosTable *t, int attnum, bool *isnull)
+{
+	return slot_getattr(t->found, attnum, isnull);
+}
+
+/* Fills t->slot with a whole row. */
+static void
+paxos_rows_fill(PaxosTable *t, Datum *values, bool *nulls)
+{
+	int			natts = RelationGetDescr(t->rel)->natts;
+
+	Assert(t->rri != NULL);
+	ExecClearTuple(t->slot);
+	memcpy(t->slot->tts_values, values, natts * sizeof(Datum));
+	memcpy(t->slot->tts_isnull, nulls, natts * sizeof(bool));
+	ExecStoreVirtualTuple(t->slot);
+}
+
+/* Inserts a row of every column of `t`, in column order. */
+void
+paxos_rows_insert(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls)
+{
+	paxos_rows_fill(t, values, nulls);
+	ExecSimpleRelationInsert(t->rri, r->estate, t->slot);
+	ResetPerTupleExprContext(r->estate);
+}
+
+/* Replaces the row the last fetch from `t` found. */
+void
+paxos_rows_update(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls)
+{
+	EPQState	epq;
+
+	Assert(!TTS_EMPTY(t->found));
+	paxos_rows_fill(t, values, nulls);
+	/* no BEFORE triggers on our tables, so no rechecks: an empty state */
+	EvalPlanQualInit(&epq, r->estate, NULL, NIL, -1);
+	ExecSimpleRelationUpdate(t->rri, r->estate, &epq, t->found, t->slot);
+	EvalPlanQualEnd(&epq);
+	ResetPerTupleExprContext(r->estate);
+}
+
+/*
+ * Fires the queued AFTER triggers (foreign-key checks), releases what the
+ * batch held but the locks, and makes its writes visible to what follows.
+ */
+void
+paxos_rows_end(PaxosRows *r)
+{
+	int			i;
+
+	AfterTriggerEndQuery(r->estate);
+	for (i = 0; i < r->ntables; i++)
+		if (r->tables[i].rri)
+			ExecCloseIndices(r->tables[i].rri);
+	ExecResetTupleTable(r->estate->es_tupleTable, false);
+	FreeExecutorState(r->estate);
+	for (i = 0; i < r->ntables; i++)
+	{
+		index_close(r->tables[i].pkey, NoLock);
+		table_close(r->tables[i].rel, NoLock);
+	}
+	UnregisterSnapshot(r->snapshot);
+	CommandCounterIncrement();
+}

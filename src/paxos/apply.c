@@ -283,6 +283,8 @@ typedef struct PromotedTenant
 	char	   *tenant_id;		/* hash key */
 	char	   *schema_id;		/* where the run has it now */
 	int			seq;			/* the command that last promoted it */
+	bool		had_row;		/* in active_schemas before the run, ... */
+	ItemPointerData tid;		/* ... as this row version */
 } PromotedTenant;
 
 static uint32
@@ -299,17 +301,49 @@ paxos_tenant_match(const void *a, const void *b, Size keysize)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The schema `tenant` is on before the run: active_schemas, or NULL. */
+/*
+ * The schema `pt`'s tenant is on before the run (NULL when none), from
+ * active_schemas; remembers the row for the final update.
+ */
 static char *
-paxos_active_schema(PaxosRows *r, PaxosTable *active, const char *tenant)
+paxos_active_schema(PaxosRows *r, PaxosTable *active, PromotedTenant *pt)
 {
 	bool		isnull;
 	Datum		d;
 
-	if (!paxos_rows_fetch(r, active, CStringGetTextDatum(tenant)))
+	pt->had_row = paxos_rows_fetch(r, active, CStringGetTextDatum(pt->tenant_id));
+	if (!pt->had_row)
 		return NULL;
+	pt->tid = active->found->tts_tid;
 	d = paxos_rows_get(active, 2, &isnull);
 	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * Whether schema `sid` is registered.  A run names few schemas for many
+ * commands, so the answers are kept for the run in `known`/`unknown`.
+ */
+static bool
+paxos_schema_known(PaxosRows *r, PaxosTable *schemas, const char *sid,
+				   List **known, List **unknown)
+{
+	ListCell   *lc;
+	bool		found;
+
+	if (sid == NULL)
+		return false;
+	foreach(lc, *known)
+		if (strcmp(lfirst(lc), sid) == 0)
+			return true;
+	foreach(lc, *unknown)
+		if (strcmp(lfirst(lc), sid) == 0)
+			return false;
+	found = paxos_rows_fetch(r, schemas, CStringGetTextDatum(sid));
+	if (found)
+		*known = lappend(*known, (char *) sid);
+	else
+		*unknown = lappend(*unknown, (char *) sid);
+	return found;
 }
 
 /*
@@ -338,6 +372,8 @@ paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
 	HTAB	   *promoted;
 	List	   *order = NIL;	/* PromotedTenant *, first promoted first */
 	List	   *run_ids = NIL;	/* request ids applied by this run */
+	List	   *known_ids = NIL;	/* schema ids found registered ... */
+	List	   *unknown_ids = NIL;	/* ... and not */
 	ListCell   *lc;
 	int			i;
 
@@ -377,7 +413,7 @@ paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
 				if (strcmp(lfirst(lc), rid) == 0)
 					fresh = false;
 		}
-		known = sid && paxos_rows_fetch(&r, schemas, CStringGetTextDatum(sid));
+		known = paxos_schema_known(&r, schemas, sid, &known_ids, &unknown_ids);
 		if (outcome == NULL)
 			outcome = known
 				? paxos_outcome_ok("schema_id", sid)
@@ -410,7 +446,7 @@ paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
 					continue;	/* named twice in one command */
 				if (!seen)
 				{
-					pt->schema_id = paxos_active_schema(&r, active, tenant);
+					pt->schema_id = paxos_active_schema(&r, active, pt);
 					order = lappend(order, pt);
 				}
 
@@ -453,7 +489,7 @@ paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
 		values[1] = CStringGetTextDatum(pt->schema_id);
 		values[2] = TimestampTzGetDatum(e->chosen_at);
 		values[3] = Int64GetDatum(e->slot);
-		if (paxos_rows_fetch(&r, active, values[0]))
+		if (pt->had_row && paxos_rows_fetch_tid(&r, active, &pt->tid))
 			paxos_rows_update(&r, active, values, nulls);
 		else
 			paxos_rows_insert(&r, active, values, nulls);

@@ -9,7 +9,8 @@
  *	  AFTER ROW triggers (the foreign key of active_schemas) behave as for
  *	  a statement; the triggers fire in paxos_rows_end().
  *	- Lookups use one snapshot, taken at paxos_rows_begin() after the
- *	  writes of earlier statements of the transaction; writes made through
+ *	  writes of earlier statements of the transaction (a command counter
+ *	  increment makes them visible); writes made through
  *	  the same PaxosRows carry its command id and are not seen by it.
  *	- No privilege checks: only the apply step calls this, on the
  *	  extension's own tables, as the extension's owner would.
@@ -37,6 +38,8 @@ void
 paxos_rows_begin(PaxosRows *r)
 {
 	memset(r, 0, sizeof(*r));
+	/* what the transaction's earlier statements wrote is looked up too */
+	CommandCounterIncrement();
 	r->estate = CreateExecutorState();
 	r->estate->es_output_cid = GetCurrentCommandId(true);
 	r->snapshot = RegisterSnapshot(GetLatestSnapshot());
@@ -87,6 +90,25 @@ paxos_rows_open(PaxosRows *r, const char *relname, bool write)
 	return t;
 }
 
+/* Looks up the row whose primary key's first column equals `key` by `eqproc`. */
+static bool
+paxos_rows_lookup(PaxosRows *r, PaxosTable *t, Datum key, RegProcedure eqproc)
+{
+	ScanKeyData skey;
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   t->pkey->rd_indcollation[0], eqproc, key);
+	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, t->found);
+	index_endscan(scan);
+	if (!found)
+		ExecClearTuple(t->found);
+	return found;
+}
+
 /*
  * Looks up the row whose primary key's first column, a text, equals `key`
  * (the whole key for every table this is used on).  The row stays in
@@ -95,20 +117,54 @@ paxos_rows_open(PaxosRows *r, const char *relname, bool write)
 bool
 paxos_rows_fetch(PaxosRows *r, PaxosTable *t, Datum key)
 {
-	ScanKeyData skey;
+	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == TEXTOID);
+	return paxos_rows_lookup(r, t, key, F_TEXTEQ);
+}
+
+/* The same, for a primary key of one bigint. */
+bool
+paxos_rows_fetch_int8(PaxosRows *r, PaxosTable *t, int64 key)
+{
+	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == INT8OID);
+	return paxos_rows_lookup(r, t, Int64GetDatum(key), F_INT8EQ);
+}
+
+/* The row of a table of one row (primary key: a bool, true). */
+bool
+paxos_rows_fetch_single(PaxosRows *r, PaxosTable *t)
+{
+	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == BOOLOID);
+	return paxos_rows_lookup(r, t, BoolGetDatum(true), F_BOOLEQ);
+}
+
+/*
+ * The row with the highest bigint key, or false when the table is empty;
+ * the one index descent of max(slot).
+ */
+bool
+paxos_rows_fetch_last(PaxosRows *r, PaxosTable *t)
+{
 	IndexScanDesc scan;
 	bool		found;
 
-	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == TEXTOID);
-	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   t->pkey->rd_indcollation[0], F_TEXTEQ, key);
-	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, t->found);
+	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == INT8OID);
+	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 0, 0);
+	index_rescan(scan, NULL, 0, NULL, 0);
+	found = index_getnext_slot(scan, BackwardScanDirection, t->found);
 	index_endscan(scan);
 	if (!found)
 		ExecClearTuple(t->found);
 	return found;
+}
+
+/* The row version `tid` of `t`, when the batch's snapshot sees it. */
+bool
+paxos_rows_fetch_tid(PaxosRows *r, PaxosTable *t, ItemPointer tid)
+{
+	if (table_tuple_fetch_row_version(t->rel, tid, r->snapshot, t->found))
+		return true;
+	ExecClearTuple(t->found);
+	return false;
 }
 
 /* Column `attnum` of the row the last fetch found. */

@@ -36,7 +36,7 @@
 
 #define PAXOS_ROWS_MAX_TABLES 4
 
-/* One table of schemaevo, keyed by a primary key whose first column is text. */
+/* One table of schemaevo, with its primary key. */
 typedef struct PaxosTable
 {
 	Relation	rel;
@@ -57,6 +57,10 @@ typedef struct PaxosRows
 extern void paxos_rows_begin(PaxosRows *r);
 extern PaxosTable *paxos_rows_open(PaxosRows *r, const char *relname, bool write);
 extern bool paxos_rows_fetch(PaxosRows *r, PaxosTable *t, Datum key);
+extern bool paxos_rows_fetch_int8(PaxosRows *r, PaxosTable *t, int64 key);
+extern bool paxos_rows_fetch_single(PaxosRows *r, PaxosTable *t);
+extern bool paxos_rows_fetch_last(PaxosRows *r, PaxosTable *t);
+extern bool paxos_rows_fetch_tid(PaxosRows *r, PaxosTable *t, ItemPointer tid);
 extern Datum paxos_rows_get(PaxosTable *t, int attnum, bool *isnull);
 extern void paxos_rows_insert(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls);
 extern void paxos_rows_update(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls);

@@ -119,28 +119,42 @@ paxos_acceptor_prepare(int64 ballot, int64 from_slot)
 int
 paxos_acceptor_learn(int64 ballot, int64 through)
 {
-	static PaxosQuery q = {
-		"WITH i AS (INSERT INTO schemaevo.log (slot, value, proposed_by, chosen_at) "
-		"           SELECT a.slot, a.value, coalesce(a.value->>'proposed_by', ''), "
-		"                  coalesce((a.value->>'proposed_at')::timestamptz, 'epoch') "
-		"             FROM schemaevo.acceptor_slots a "
-		"            WHERE a.ballot = $1 AND a.slot <= $2 "
-		"              AND a.slot > (SELECT coalesce(max(slot), 0) FROM schemaevo.log) "
-		"           ON CONFLICT (slot) DO NOTHING RETURNING 1) "
-		"SELECT count(*) FROM i",
-	2, {INT8OID, INT8OID}};
+	PaxosRows	r;
+	PaxosTable *slots;
+	PaxosTable *log;
+	int64		after = 0;
+	int			learned = 0;
 	bool		isnull;
-	int64		learned;
 
 	if (through <= 0)
 		return 0;
-	if (paxos_query_run(&q, (Datum[]) {Int64GetDatum(ballot), Int64GetDatum(through)},
-						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "schemaevo acceptor: could not learn chosen slots");
-	learned = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	paxos_rows_begin(&r);
+	slots = paxos_rows_open(&r, "acceptor_slots", false);
+	log = paxos_rows_open(&r, "log", true);
+	if (paxos_rows_fetch_last(&r, log))
+		after = DatumGetInt64(paxos_rows_get(log, 1, &isnull));
+	while (after < through && paxos_rows_fetch_after(&r, slots, after))
+	{
+		int64		slot = DatumGetInt64(paxos_rows_get(slots, 1, &isnull));
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, true, true};
+
+		if (slot > through)
+			break;
+		after = slot;
+		if (DatumGetInt64(paxos_rows_get(slots, 2, &isnull)) != ballot)
+			continue;
+		values[0] = Int64GetDatum(slot);
+		values[1] = paxos_rows_get(slots, 3, &isnull);
+		paxos_log_columns(DatumGetJsonbP(values[1]), &values[2], &values[3]);
+		/* a concurrent catch-up may be writing the same entry: it wins */
+		if (paxos_rows_insert_if_absent(&r, log, values, nulls))
+			learned++;
+	}
+	paxos_rows_end(&r);
 	if (learned > 0)
 		paxos_wake_worker_at_commit(PAXOS_WAKE_LEARNED);
-	return (int) learned;
+	return learned;
 }
 
 /*

@@ -578,6 +578,21 @@ paxos_log_insert(int64 slot, Jsonb *value)
 				 errhint("This is a safety violation of the replicated log; stop the node and report it.")));
 }
 
+/*
+ * The log's proposed_by and chosen_at columns for `value`: its proposer and
+ * its proposal time, '' and the epoch when it does not say.
+ */
+void
+paxos_log_columns(Jsonb *value, Datum *proposed_by, Datum *chosen_at)
+{
+	char	   *by = paxos_json_string(&value->root, "proposed_by");
+	char	   *at = paxos_json_string(&value->root, "proposed_at");
+
+	*proposed_by = CStringGetTextDatum(by ? by : "");
+	*chosen_at = DirectFunctionCall3(timestamptz_in, CStringGetDatum(at ? at : "epoch"),
+									 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
 /* The slot applied on this node. */
 int64
 paxos_applied_slot(void)

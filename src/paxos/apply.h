@@ -28,6 +28,9 @@
 /* Records the value chosen for `slot`; errors if a different one was. */
 extern void paxos_log_insert(int64 slot, Jsonb *value);
 
+/* The log's proposed_by and chosen_at columns for log value `value`. */
+extern void paxos_log_columns(Jsonb *value, Datum *proposed_by, Datum *chosen_at);
+
 /* The last slot applied on this node. */
 extern int64 paxos_applied_slot(void);
 

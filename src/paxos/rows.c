@@ -27,6 +27,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -83,7 +84,8 @@ paxos_rows_open(PaxosRows *r, const char *relname, bool write)
 		InitResultRelInfo(t->rri, t->rel, 0, NULL, 0);
 		r->estate->es_opened_result_relations =
 			lappend(r->estate->es_opened_result_relations, t->rri);
-		ExecOpenIndices(t->rri, false);
+		/* speculative: paxos_rows_insert_if_absent() needs the unique ops */
+		ExecOpenIndices(t->rri, true);
 		t->slot = ExecInitExtraTupleSlot(r->estate, RelationGetDescr(t->rel),
 										 &TTSOpsVirtual);
 	}
@@ -157,6 +159,26 @@ paxos_rows_fetch_last(PaxosRows *r, PaxosTable *t)
 	return found;
 }
 
+/* The first row whose bigint key is above `after`, in key order. */
+bool
+paxos_rows_fetch_after(PaxosRows *r, PaxosTable *t, int64 after)
+{
+	ScanKeyData skey;
+	IndexScanDesc scan;
+	bool		found;
+
+	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == INT8OID);
+	ScanKeyEntryInitialize(&skey, 0, 1, BTGreaterStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT8GT, Int64GetDatum(after));
+	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, t->found);
+	index_endscan(scan);
+	if (!found)
+		ExecClearTuple(t->found);
+	return found;
+}
+
 /* The row version `tid` of `t`, when the batch's snapshot sees it. */
 bool
 paxos_rows_fetch_tid(PaxosRows *r, PaxosTable *t, ItemPointer tid)
@@ -194,6 +216,49 @@ paxos_rows_insert(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls)
 	paxos_rows_fill(t, values, nulls);
 	ExecSimpleRelationInsert(t->rri, r->estate, t->slot);
 	ResetPerTupleExprContext(r->estate);
+}
+
+/*
+ * Inserts a row unless one with the same primary key exists or is being
+ * inserted: INSERT ... ON CONFLICT DO NOTHING, by the same speculative
+ * insertion, so a concurrent inserter of the same key is waited for and
+ * neither fails.  Returns whether the row went in.  No triggers: only for
+ * tables that have none.
+ */
+bool
+paxos_rows_insert_if_absent(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls)
+{
+	List	   *arbiters = list_make1_oid(RelationGetRelid(t->pkey));
+	TransactionId xid = GetCurrentTransactionId();
+
+	Assert(t->rel->trigdesc == NULL);
+	paxos_rows_fill(t, values, nulls);
+	if (t->rel->rd_att->constr)
+		ExecConstraints(t->rri, t->slot, r->estate);
+	for (;;)
+	{
+		ItemPointerData conflict;
+		uint32		token;
+		bool		clash = false;
+
+		/* waits for an inserter of the same key still in progress */
+		if (!ExecCheckIndexConstraints(t->rri, t->slot, r->estate, &conflict, arbiters))
+			break;
+		token = SpeculativeInsertionLockAcquire(xid);
+		table_tuple_insert_speculative(t->rel, t->slot, r->estate->es_output_cid, 0, NULL,
+									   token);
+		(void) ExecInsertIndexTuples(t->rri, t->slot, r->estate, false, true, &clash, arbiters);
+		table_tuple_complete_speculative(t->rel, t->slot, token, !clash);
+		SpeculativeInsertionLockRelease(xid);
+		if (!clash)
+		{
+			ResetPerTupleExprContext(r->estate);
+			return true;
+		}
+		/* someone inserted the key meanwhile: the check now sees it */
+	}
+	ResetPerTupleExprContext(r->estate);
+	return false;
 }
 
 /* Replaces the row the last fetch from `t` found. */

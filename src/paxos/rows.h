@@ -60,9 +60,12 @@ extern bool paxos_rows_fetch(PaxosRows *r, PaxosTable *t, Datum key);
 extern bool paxos_rows_fetch_int8(PaxosRows *r, PaxosTable *t, int64 key);
 extern bool paxos_rows_fetch_single(PaxosRows *r, PaxosTable *t);
 extern bool paxos_rows_fetch_last(PaxosRows *r, PaxosTable *t);
+extern bool paxos_rows_fetch_after(PaxosRows *r, PaxosTable *t, int64 after);
 extern bool paxos_rows_fetch_tid(PaxosRows *r, PaxosTable *t, ItemPointer tid);
 extern Datum paxos_rows_get(PaxosTable *t, int attnum, bool *isnull);
 extern void paxos_rows_insert(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls);
+extern bool paxos_rows_insert_if_absent(PaxosRows *r, PaxosTable *t, Datum *values,
+										bool *nulls);
 extern void paxos_rows_update(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls);
 extern void paxos_rows_end(PaxosRows *r);
 

@@ -25,6 +25,7 @@ extern int	paxos_peer_timeout;		/* ms */
 extern int	paxos_connect_timeout;	/* ms */
 extern int	paxos_catchup_interval;	/* ms */
 extern int	paxos_batch_size;
+extern int	paxos_batch_wait;		/* ms */
 
 #define PAXOS_BATCH_MAX 64		/* one request queue's worth */
 

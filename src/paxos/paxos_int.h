@@ -57,6 +57,7 @@ typedef struct PaxosRequest
 {
 	PaxosRequestState state;
 	Oid			dbid;
+	int			procno;			/* the caller's, to see when it is back */
 	int64		slot;			/* where it was applied, when DONE */
 	char		outcome[PAXOS_MAX_OUTCOME];
 	ConditionVariable cv;

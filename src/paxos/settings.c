@@ -17,3 +17,4 @@ int			paxos_peer_timeout = 1000;
 int			paxos_connect_timeout = 2000;
 int			paxos_catchup_interval = 500;
 int			paxos_batch_size = 64;
+int			paxos_batch_wait = 2;

@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -225,6 +226,7 @@ paxos_submit_queued(const char *text, int len, const char *id)
 					r = &paxos_shared->requests[i];
 					r->state = PRQ_QUEUED;
 					r->dbid = MyDatabaseId;
+					r->procno = MyProc->pgprocno;
 					r->command_len = len;
 					strlcpy(r->request_id, id, sizeof(r->request_id));
 					if (seg)

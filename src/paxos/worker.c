@@ -18,7 +18,8 @@
  *	  The others learn the slot from the next accept (chosen_through), or
  *	  from learn(ballot, through) when the leader has been idle 2 ms.
  *	- A value is a batch: every request queued while the previous slot was
- *	  in flight goes into the next slot.
+ *	  in flight goes into the next slot, and for up to batch_wait the
+ *	  requests of the callers that slot answered (pw_batch_ready).
  *	- Ballots are (round << 8 | node index); a new round is always above
  *	  every promise seen and the durable local promise, so a restart never
  *	  reuses a ballot.  A refused ballot, or a competing leader, makes the
@@ -81,6 +82,7 @@ typedef struct PendingRequest
 								 * a command another node forwarded */
 	char	   *command;		/* jsonb text */
 	char	   *request_id;		/* the command's request_id */
+	int			caller;			/* the backend's pgprocno, or -1 */
 	bool		done;
 	TimestampTz forwarded_at;	/* when we handed it to the leader, or 0 */
 } PendingRequest;
@@ -117,6 +119,8 @@ static bool pw_recheck = false;	/* entries applied that pw_answer did not see */
 static int64 pw_learn_owed = 0;	/* chosen by us up to here in ... */
 static int64 pw_learn_ballot = 0;	/* ... this ballot, not yet told */
 static TimestampTz pw_learn_due = 0;	/* when to tell them, if no accept has */
+static int	pw_batch_target = 0;	/* requests known when our last slot was */
+static TimestampTz pw_chosen_at = 0;	/* ... chosen, and when that was */
 
 /* how long the idle leader waits for a busy peer to take its learn */
 #define PW_LEARN_WAIT_MS 50
@@ -444,6 +448,7 @@ pw_add_pending(int qslot, const char *command, const char *request_id)
 	p->qslot = qslot;
 	p->command = pstrdup(command);
 	p->request_id = pstrdup(request_id);
+	p->caller = qslot >= 0 ? paxos_shared->requests[qslot].procno : -1;
 	p->done = false;
 	p->forwarded_at = 0;
 	pw_pending = lappend(pw_pending, p);
@@ -1408,6 +1413,28 @@ pw_forward(void)
 	return true;
 }
 
+/*
+ * How many of the backends we just answered have not queued their next
+ * request yet: the requests to expect soon (see pw_batch_ready).
+ */
+static int
+pw_callers_away(const int *callers, int ncallers)
+{
+	int			away = 0;
+	int			i;
+
+	for (i = 0; i < ncallers; i++)
+	{
+		ListCell   *lc;
+		bool		back = false;
+
+		foreach(lc, pw_pending)
+			back |= ((PendingRequest *) lfirst(lc))->caller == callers[i];
+		away += back ? 0 : 1;
+	}
+	return away;
+}
+
 /* Proposes the pending requests (or, with `repair`, an empty batch). */
 static void
 pw_propose(bool repair)
@@ -1416,6 +1443,8 @@ pw_propose(bool repair)
 	ListCell   *lc;
 	Phase2Result r;
 	bool		forwarded = false;
+	int			callers[PAXOS_BATCH_MAX];
+	int			ncallers = 0;
 
 	if (!pw_leader || pw_next_slot != pw_applied + 1)
 	{
@@ -1436,6 +1465,8 @@ pw_propose(bool repair)
 		/* two promotions of one tenant may share a slot: see apply.c */
 		commands = lappend(commands, p->command);
 		forwarded |= p->qslot < 0;
+		if (p->caller >= 0)
+			callers[ncallers++] = p->caller;
 	}
 	if (commands == NIL && !repair)
 		return;
@@ -1447,11 +1478,34 @@ pw_propose(bool repair)
 			pw_learn_due = 0;
 		pw_next_slot++;
 		pw_failures = 0;
+		pw_take_requests();
+		pw_batch_target = Min(list_length(pw_pending) +
+							  pw_callers_away(callers, ncallers),
+							  paxos_batch_size);
+		pw_chosen_at = GetCurrentTimestamp();
 		return;
 	}
 	if (r == P2_BEHIND)
 		pw_catch_up(Max(pw_peer_chosen_max, pw_next_slot));
 	pw_backoff();
+}
+
+/*
+ * Whether to propose now, or wait a little for a fuller batch.  Slots are
+ * proposed one at a time, so under load the callers answered by one slot
+ * send their next request while the rest wait for the next slot: proposed
+ * at once, the batches alternate between the two groups, and each caller
+ * waits for two slots.  Waiting up to batch_wait after a slot for as many
+ * requests as were known when it was chosen merges them again.  With one
+ * caller the target is that caller, so it waits for nothing.
+ */
+static bool
+pw_batch_ready(void)
+{
+	if (paxos_batch_wait == 0 || list_length(pw_pending) >= pw_batch_target)
+		return true;
+	return TimestampDifferenceExceeds(pw_chosen_at, GetCurrentTimestamp(),
+									  paxos_batch_wait);
 }
 
 /*
@@ -1625,7 +1679,7 @@ pw_step(void)
 		int64		before = pw_applied;
 
 		pw_take_requests();
-		if (pw_forward())
+		if (pw_forward() || !pw_batch_ready())
 			break;
 		pw_propose(false);
 		pw_complete_requests();
@@ -1702,6 +1756,9 @@ paxos_worker_main(Datum arg)
 			: Min(paxos_catchup_interval, 200);
 		if (pw_pending != NIL)
 			timeout = Min(timeout, pw_pending_wait(now));
+		if (pw_pending != NIL && !pw_batch_ready())
+			timeout = Min(timeout, paxos_batch_wait -
+						  TimestampDifferenceMilliseconds(pw_chosen_at, now));
 		if (pw_learn_owed != 0)
 			timeout = Min(timeout, TimestampDifferenceMilliseconds(now, pw_learn_due));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

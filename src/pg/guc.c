@@ -121,5 +121,14 @@ sevo_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("schemaevo.batch_wait",
+							"Sets how long the leader waits for the requests it just answered to come back before proposing a smaller batch.",
+							"0 proposes whatever is pending at once.",
+							&paxos_batch_wait,
+							2, 0, 100,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("schemaevo");
 }

@@ -92,23 +92,35 @@ paxos_rows_open(PaxosRows *r, const char *relname, bool write)
 	return t;
 }
 
+/*
+ * The first row of the primary key index in `dir` that matches `skey` (none
+ * when nkeys is 0), into t->found.
+ */
+static bool
+paxos_rows_first(PaxosRows *r, PaxosTable *t, ScanKey skey, int nkeys,
+				 ScanDirection dir)
+{
+	IndexScanDesc scan;
+	bool		found;
+
+	scan = index_beginscan(t->rel, t->pkey, r->snapshot, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, dir, t->found);
+	index_endscan(scan);
+	if (!found)
+		ExecClearTuple(t->found);
+	return found;
+}
+
 /* Looks up the row whose primary key's first column equals `key` by `eqproc`. */
 static bool
 paxos_rows_lookup(PaxosRows *r, PaxosTable *t, Datum key, RegProcedure eqproc)
 {
 	ScanKeyData skey;
-	IndexScanDesc scan;
-	bool		found;
 
 	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   t->pkey->rd_indcollation[0], eqproc, key);
-	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, t->found);
-	index_endscan(scan);
-	if (!found)
-		ExecClearTuple(t->found);
-	return found;
+	return paxos_rows_first(r, t, &skey, 1, ForwardScanDirection);
 }
 
 /*
@@ -146,17 +158,8 @@ paxos_rows_fetch_single(PaxosRows *r, PaxosTable *t)
 bool
 paxos_rows_fetch_last(PaxosRows *r, PaxosTable *t)
 {
-	IndexScanDesc scan;
-	bool		found;
-
 	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == INT8OID);
-	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 0, 0);
-	index_rescan(scan, NULL, 0, NULL, 0);
-	found = index_getnext_slot(scan, BackwardScanDirection, t->found);
-	index_endscan(scan);
-	if (!found)
-		ExecClearTuple(t->found);
-	return found;
+	return paxos_rows_first(r, t, NULL, 0, BackwardScanDirection);
 }
 
 /* The first row whose bigint key is above `after`, in key order. */
@@ -164,19 +167,11 @@ bool
 paxos_rows_fetch_after(PaxosRows *r, PaxosTable *t, int64 after)
 {
 	ScanKeyData skey;
-	IndexScanDesc scan;
-	bool		found;
 
 	Assert(TupleDescAttr(RelationGetDescr(t->pkey), 0)->atttypid == INT8OID);
 	ScanKeyEntryInitialize(&skey, 0, 1, BTGreaterStrategyNumber, InvalidOid,
 						   InvalidOid, F_INT8GT, Int64GetDatum(after));
-	scan = index_beginscan(t->rel, t->pkey, r->snapshot, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, t->found);
-	index_endscan(scan);
-	if (!found)
-		ExecClearTuple(t->found);
-	return found;
+	return paxos_rows_first(r, t, &skey, 1, ForwardScanDirection);
 }
 
 /* The row version `tid` of `t`, when the batch's snapshot sees it. */

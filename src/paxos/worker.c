@@ -1478,6 +1478,7 @@ pw_propose(bool repair)
 			pw_learn_due = 0;
 		pw_next_slot++;
 		pw_failures = 0;
+		/* what the next slot can expect: see pw_batch_ready() */
 		pw_take_requests();
 		pw_batch_target = Min(list_length(pw_pending) +
 							  pw_callers_away(callers, ncallers),
@@ -1495,9 +1496,10 @@ pw_propose(bool repair)
  * proposed one at a time, so under load the callers answered by one slot
  * send their next request while the rest wait for the next slot: proposed
  * at once, the batches alternate between the two groups, and each caller
- * waits for two slots.  Waiting up to batch_wait after a slot for as many
- * requests as were known when it was chosen merges them again.  With one
- * caller the target is that caller, so it waits for nothing.
+ * waits for two slots.  Waiting up to batch_wait after a slot until the
+ * requests queued when it was chosen are joined by those of its callers
+ * merges the groups again.  A lone caller is its own target, so it waits
+ * for nothing.
  */
 static bool
 pw_batch_ready(void)

@@ -19,7 +19,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers $(if $(WERROR),-Werror)
 SHLIB_LINK = -ljansson -lpq
 
-REGRESS = registry types evolution malformed fields encode limits safety privileges stats upgrade
+REGRESS = registry types evolution malformed fields encode limits safety privileges stats upgrade settings
 REGRESS_OPTS = --load-extension=schemaevo
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -19,7 +19,7 @@
  *	  from learn(ballot, through) when the leader has been idle 2 ms.
  *	- A value is a batch: every request queued while the previous slot was
  *	  in flight goes into the next slot, and for up to batch_wait the
- *	  requests of the callers that slot answered (pw_batch_ready).
+ *	  requests of the callers that slot answered (pw_batch_wait_ms).
  *	- Ballots are (round << 8 | node index); a new round is always above
  *	  every promise seen and the durable local promise, so a restart never
  *	  reuses a ballot.  A refused ballot, or a competing leader, makes the
@@ -1415,7 +1415,7 @@ pw_forward(void)
 
 /*
  * How many of the backends we just answered have not queued their next
- * request yet: the requests to expect soon (see pw_batch_ready).
+ * request yet: the requests to expect soon (see pw_batch_wait_ms).
  */
 static int
 pw_callers_away(const int *callers, int ncallers)
@@ -1478,7 +1478,7 @@ pw_propose(bool repair)
 			pw_learn_due = 0;
 		pw_next_slot++;
 		pw_failures = 0;
-		/* what the next slot can expect: see pw_batch_ready() */
+		/* what the next slot can expect: see pw_batch_wait_ms() */
 		pw_take_requests();
 		pw_batch_target = Min(list_length(pw_pending) +
 							  pw_callers_away(callers, ncallers),
@@ -1492,7 +1492,7 @@ pw_propose(bool repair)
 }
 
 /*
- * Whether to propose now, or wait a little for a fuller batch.  Slots are
+ * How long to wait for a fuller batch before proposing (0: now).  Slots are
  * proposed one at a time, so under load the callers answered by one slot
  * send their next request while the rest wait for the next slot: proposed
  * at once, the batches alternate between the two groups, and each caller
@@ -1501,13 +1501,15 @@ pw_propose(bool repair)
  * merges the groups again.  A lone caller is its own target, so it waits
  * for nothing.
  */
-static bool
-pw_batch_ready(void)
+static long
+pw_batch_wait_ms(TimestampTz now)
 {
+	int64		left_us;
+
 	if (paxos_batch_wait == 0 || list_length(pw_pending) >= pw_batch_target)
-		return true;
-	return TimestampDifferenceExceeds(pw_chosen_at, GetCurrentTimestamp(),
-									  paxos_batch_wait);
+		return 0;
+	left_us = (int64) paxos_batch_wait * 1000 - (now - pw_chosen_at);
+	return left_us > 0 ? (long) ((left_us + 999) / 1000) : 0;
 }
 
 /*
@@ -1681,7 +1683,7 @@ pw_step(void)
 		int64		before = pw_applied;
 
 		pw_take_requests();
-		if (pw_forward() || !pw_batch_ready())
+		if (pw_forward() || pw_batch_wait_ms(GetCurrentTimestamp()) > 0)
 			break;
 		pw_propose(false);
 		pw_complete_requests();
@@ -1758,9 +1760,8 @@ paxos_worker_main(Datum arg)
 			: Min(paxos_catchup_interval, 200);
 		if (pw_pending != NIL)
 			timeout = Min(timeout, pw_pending_wait(now));
-		if (pw_pending != NIL && !pw_batch_ready())
-			timeout = Min(timeout, paxos_batch_wait -
-						  TimestampDifferenceMilliseconds(pw_chosen_at, now));
+		if (pw_pending != NIL && pw_batch_wait_ms(now) > 0)
+			timeout = Min(timeout, pw_batch_wait_ms(now));
 		if (pw_learn_owed != 0)
 			timeout = Min(timeout, TimestampDifferenceMilliseconds(now, pw_learn_due));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -68,21 +68,25 @@ paxos_query_jsonb(PaxosQuery *q, Datum *values, bool read_only)
 }
 
 /*
- * Locks the acceptor's state for the rest of the transaction.  Run as its
- * own statement, so that the next statement's snapshot (READ COMMITTED)
- * sees every acceptance committed before we got the lock.
+ * Locks the acceptor's state for the rest of the transaction.  The lookups
+ * and statements that follow take their snapshot after it, so they see
+ * every acceptance committed before we got the lock.
  */
 static void
 paxos_lock_acceptor(void)
 {
-	static PaxosQuery q = {"SELECT promised FROM schemaevo.acceptor_state FOR UPDATE", 0};
+	PaxosRows	r;
+	PaxosTable *state;
 
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the Paxos acceptor must run at READ COMMITTED isolation")));
-	if (paxos_query_run(&q, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	paxos_rows_begin(&r);
+	state = paxos_rows_open(&r, "acceptor_state", false);
+	if (!paxos_rows_fetch_single(&r, state) || !paxos_rows_lock(&r, state))
 		elog(ERROR, "schemaevo acceptor: acceptor_state is missing");
+	paxos_rows_end(&r);
 }
 
 /* Phase 1: promise `ballot` for every slot; report values accepted from `from_slot` on. */

@@ -25,6 +25,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/md5.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -128,18 +129,6 @@ static Jsonb *
 paxos_jsonb_from_text(const char *s)
 {
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
-}
-
-/* value->key as a jsonb document (key must exist and be a container). */
-static Jsonb *
-paxos_member(Jsonb *value, const char *key)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&value->root, key,
-												 strlen(key), NULL);
-
-	if (v == NULL || v->type != jbvBinary)
-		elog(ERROR, "schemaevo apply: log value lacks \"%s\"", key);
-	return JsonbValueToJsonb(v);
 }
 
 /* Remembers a request's outcome, so that a retry is not applied again. */
@@ -541,36 +530,39 @@ paxos_apply_command(const PaxosEntry *e)
 void
 paxos_log_insert(int64 slot, Jsonb *value)
 {
-	static PaxosQuery insert = {
-		"INSERT INTO schemaevo.log (slot, value, proposed_by, chosen_at) "
-		"VALUES ($1, $2, coalesce($2->>'proposed_by', ''), "
-		"        coalesce(($2->>'proposed_at')::timestamptz, 'epoch')) "
-		"ON CONFLICT (slot) DO NOTHING",
-	2, {INT8OID, JSONBOID}};
-	Oid			types[2] = {INT8OID, JSONBOID};
-	Datum		values[2];
-	char	   *same;
+	PaxosRows	r;
+	PaxosTable *log;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, true, true};
+	bool		isnull;
+	bool		same;
 
 	values[0] = Int64GetDatum(slot);
 	values[1] = JsonbPGetDatum(value);
-	if (paxos_query_run(&insert, values, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "schemaevo: could not insert log slot " INT64_FORMAT, slot);
-	if (SPI_processed == 1)
+	paxos_log_columns(value, &values[2], &values[3]);
+	paxos_rows_begin(&r);
+	log = paxos_rows_open(&r, "log", true);
+	if (paxos_rows_insert_if_absent(&r, log, values, nulls))
+	{
+		paxos_rows_end(&r);
 		return;
+	}
+	paxos_rows_end(&r);
 
 	/*
 	 * The row we conflicted with may have been committed by a concurrent
 	 * transaction (a peer's learn racing the worker's catch-up) after the
-	 * caller's snapshot was taken: ON CONFLICT waited for it, but a
-	 * read-only query would still run in the old snapshot and find no row.
-	 * read_only = false takes a fresh snapshot (READ COMMITTED).
+	 * batch's snapshot was taken: the insertion waited for it, and a new
+	 * batch's snapshot sees it.
 	 */
-	if (SPI_execute_with_args("SELECT value = $2 FROM schemaevo.log WHERE slot = $1",
-							  2, types, values, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
+	paxos_rows_begin(&r);
+	log = paxos_rows_open(&r, "log", false);
+	if (!paxos_rows_fetch_int8(&r, log, slot))
 		elog(ERROR, "schemaevo: could not read log slot " INT64_FORMAT, slot);
-	same = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	if (strcmp(same, "t") != 0)
+	same = DatumGetBool(DirectFunctionCall2(jsonb_eq, paxos_rows_get(log, 2, &isnull),
+											JsonbPGetDatum(value)));
+	paxos_rows_end(&r);
+	if (!same)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("two different values chosen for log slot " INT64_FORMAT, slot),
@@ -597,70 +589,148 @@ paxos_log_columns(Jsonb *value, Datum *proposed_by, Datum *chosen_at)
 int64
 paxos_applied_slot(void)
 {
-	static PaxosQuery q = {"SELECT applied_slot FROM schemaevo.node_state", 0};
+	PaxosRows	r;
+	PaxosTable *node;
 	bool		isnull;
+	int64		applied;
 
-	if (paxos_query_run(&q, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	paxos_rows_begin(&r);
+	node = paxos_rows_open(&r, "node_state", false);
+	if (!paxos_rows_fetch_single(&r, node))
 		elog(ERROR, "schemaevo: node_state is missing");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	applied = DatumGetInt64(paxos_rows_get(node, 2, &isnull));
+	paxos_rows_end(&r);
+	return applied;
+}
+
+/*
+ * Locks node_state (one applier at a time, strictly in order) and reads
+ * the entry of `slot`, which must be the next one, into `e`; its value.
+ */
+static Jsonb *
+paxos_read_entry(int64 slot, PaxosEntry *e)
+{
+	PaxosRows	r;
+	PaxosTable *node;
+	PaxosTable *log;
+	int64		applied;
+	bool		isnull;
+	Jsonb	   *value;
+
+	paxos_rows_begin(&r);
+	node = paxos_rows_open(&r, "node_state", false);
+	log = paxos_rows_open(&r, "log", false);
+	if (!paxos_rows_fetch_single(&r, node) || !paxos_rows_lock(&r, node))
+		elog(ERROR, "schemaevo: node_state is missing");
+	applied = DatumGetInt64(paxos_rows_get(node, 2, &isnull));
+	if (applied != slot - 1)
+		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " out of order (applied slot " INT64_FORMAT ")",
+			 slot, applied);
+	if (!paxos_rows_fetch_int8(&r, log, slot))
+		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " is not in the log", slot);
+	value = DatumGetJsonbPCopy(paxos_rows_get(log, 2, &isnull));
+	e->slot = slot;
+	e->seq = 0;
+	e->proposed_by = TextDatumGetCString(paxos_rows_get(log, 3, &isnull));
+	e->chosen_at = DatumGetTimestampTz(paxos_rows_get(log, 4, &isnull));
+	paxos_rows_end(&r);
+	return value;
+}
+
+/* The commands of log value `value`: an array, or NULL when it has none. */
+static Jsonb *
+paxos_entry_commands(int64 slot, Jsonb *value)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&value->root, "commands", 8, NULL);
+
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		elog(ERROR, "schemaevo apply: the commands of log slot " INT64_FORMAT " are not an array",
+			 slot);
+	return JsonbValueToJsonb(v);
+}
+
+/*
+ * Records that `slot` is applied, with `outcomes`: the log row's outcome
+ * and digest, node_state's applied slot and digest (the chain: md5 of the
+ * previous digest, the slot and the value's text), and drops the
+ * acceptances up to `slot`, no longer needed.  Returns the first log slot
+ * after `slot`, 0 when there is none.
+ */
+static int64
+paxos_record_applied(int64 slot, Jsonb *outcomes)
+{
+	PaxosRows	r;
+	PaxosTable *node;
+	PaxosTable *log;
+	PaxosTable *slots;
+	Datum		values[6];
+	bool		nulls[6];
+	bool		isnull;
+	char	   *chain;
+	char		digest[33];
+	const char *errstr = NULL;
+	int64		after = PG_INT64_MIN;
+	int64		next = 0;
+
+	paxos_rows_begin(&r);
+	node = paxos_rows_open(&r, "node_state", true);
+	log = paxos_rows_open(&r, "log", true);
+	slots = paxos_rows_open(&r, "acceptor_slots", true);
+	if (!paxos_rows_fetch_single(&r, node) || !paxos_rows_fetch_int8(&r, log, slot))
+		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
+	slot_getallattrs(log->found);
+	chain = psprintf("%s:" INT64_FORMAT ":%s",
+					 TextDatumGetCString(paxos_rows_get(node, 3, &isnull)), slot,
+					 JsonbToCString(NULL, &DatumGetJsonbP(log->found->tts_values[1])->root,
+									VARSIZE(DatumGetPointer(log->found->tts_values[1]))));
+	if (!pg_md5_hash(chain, strlen(chain), digest, &errstr))
+		elog(ERROR, "schemaevo apply: could not compute the log digest: %s", errstr);
+
+	memcpy(values, log->found->tts_values, sizeof(values));
+	memcpy(nulls, log->found->tts_isnull, sizeof(nulls));
+	values[4] = JsonbPGetDatum(outcomes);
+	values[5] = CStringGetTextDatum(digest);
+	nulls[4] = nulls[5] = false;
+	paxos_rows_update(&r, log, values, nulls);
+
+	paxos_rows_update(&r, node, (Datum[]) {BoolGetDatum(true), Int64GetDatum(slot),
+						  CStringGetTextDatum(digest)}, (bool[]) {false, false, false});
+
+	/* our deletions stay visible to the batch: walk the keys, do not rescan */
+	while (paxos_rows_fetch_after(&r, slots, after))
+	{
+		after = DatumGetInt64(paxos_rows_get(slots, 1, &isnull));
+		if (after > slot)
+			break;
+		paxos_rows_delete(&r, slots);
+	}
+
+	if (paxos_rows_fetch_after(&r, log, slot))
+		next = DatumGetInt64(paxos_rows_get(log, 1, &isnull));
+	paxos_rows_end(&r);
+	return next;
 }
 
 Jsonb *
 paxos_apply(int64 slot, int64 *next_slot)
 {
-	/* node_state is locked: one applier at a time, strictly in order */
-	static PaxosQuery entry = {
-		"SELECT n.applied_slot, l.value, l.chosen_at, l.proposed_by, "
-		"       jsonb_array_length(l.value->'commands') "
-		"  FROM schemaevo.node_state n LEFT JOIN schemaevo.log l ON l.slot = $1 "
-		"   FOR UPDATE OF n",
-	1, {INT8OID}};
-	/* the acceptances of applied slots are no longer needed */
-	static PaxosQuery record = {
-		"WITH d AS (SELECT md5(n.digest || ':' || l.slot || ':' || l.value::text) AS digest "
-		"             FROM schemaevo.node_state n, schemaevo.log l WHERE l.slot = $1), "
-		"     l AS (UPDATE schemaevo.log SET outcome = $2, digest = d.digest "
-		"             FROM d WHERE slot = $1), "
-		"     f AS (DELETE FROM schemaevo.acceptor_slots WHERE slot <= $1) "
-		"UPDATE schemaevo.node_state SET applied_slot = $1, digest = d.digest FROM d "
-		"RETURNING (SELECT min(slot) FROM schemaevo.log WHERE slot > $1)",
-	2, {INT8OID, JSONBOID}};
 	PaxosEntry	e;
-	Datum		values[1];
-	bool		isnull;
 	Jsonb	   *value;
 	int			ncommands;
 	Jsonb	   *commands;
 	int			i;
 	StringInfoData outcomes;
 	Jsonb	   *result;
-	char	   *applied;
+	int64		next;
 
-	values[0] = Int64GetDatum(slot);
-	if (paxos_query_run(&entry, values, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "schemaevo: node_state is missing");
-	applied = paxos_first_value();
-	if (strtoll(applied, NULL, 10) != slot - 1)
-		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " out of order (applied slot %s)",
-			 slot, applied);
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (isnull)
-		elog(ERROR, "schemaevo apply: slot " INT64_FORMAT " is not in the log", slot);
-	value = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 2, &isnull));
-	e.slot = slot;
-	e.seq = 0;
-	e.chosen_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 3, &isnull));
-	e.proposed_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-	ncommands = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 5, &isnull));
-	if (isnull)
-		ncommands = 0;
+	value = paxos_read_entry(slot, &e);
+	commands = paxos_entry_commands(slot, value);
+	ncommands = commands ? JsonContainerSize(&commands->root) : 0;
 
 	paxos_changed_schemas = false;
 	paxos_changed_active = false;
-	commands = ncommands > 0 ? paxos_member(value, "commands") : NULL;
 	initStringInfo(&outcomes);
 	appendStringInfoChar(&outcomes, '[');
 	for (i = 0; i < ncommands;)
@@ -697,14 +767,8 @@ paxos_apply(int64 slot, int64 *next_slot)
 		CacheInvalidateRelcacheByRelid(get_relname_relid("registry_changed",
 														 get_namespace_oid("schemaevo", false)));
 
-	if (paxos_query_run(&record, (Datum[]) {Int64GetDatum(slot), JsonbPGetDatum(result)},
-						false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
-		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
+	next = paxos_record_applied(slot, result);
 	if (next_slot)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		*next_slot = isnull ? 0 : DatumGetInt64(d);
-	}
+		*next_slot = next;
 	return result;
 }

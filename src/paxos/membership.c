@@ -30,7 +30,7 @@
 
 #include "paxos.h"
 #include "paxos_int.h"
-#include "query.h"
+#include "rows.h"
 
 PG_FUNCTION_INFO_V1(paxos_init_cluster);
 
@@ -161,20 +161,20 @@ paxos_membership_load(PaxosMembership *m, const char *fallback_name)
 	m->initialised = true;
 }
 
-/*
- * Raises 08P01 unless `digest` is this node's membership digest.  Caller is
- * connected to SPI.
- */
+/* Raises 08P01 unless `digest` is this node's membership digest. */
 void
 paxos_check_digest(const char *digest)
 {
-	static PaxosQuery q = {"SELECT digest FROM schemaevo.cluster_self", 0};
+	PaxosRows	r;
+	PaxosTable *self;
 	const char *mine = NULL;
+	bool		isnull;
 
-	if (paxos_query_run(&q, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "schemaevo: could not read cluster_self");
-	if (SPI_processed == 1)
-		mine = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	paxos_rows_begin(&r);
+	self = paxos_rows_open(&r, "cluster_self", false);
+	if (paxos_rows_fetch_single(&r, self))
+		mine = TextDatumGetCString(paxos_rows_get(self, 3, &isnull));
+	paxos_rows_end(&r);
 	if (mine == NULL || strcmp(mine, digest) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),

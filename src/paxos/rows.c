@@ -272,6 +272,58 @@ paxos_rows_update(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls)
 }
 
 /*
+ * Locks the row the last fetch from `t` found, as SELECT ... FOR UPDATE
+ * does, waiting for a transaction that holds it.  At READ COMMITTED a row
+ * updated meanwhile is followed to its latest version, which then is
+ * t->found; at REPEATABLE READ or above that is a serialization failure.
+ * Returns false when the row was deleted meanwhile.
+ */
+bool
+paxos_rows_lock(PaxosRows *r, PaxosTable *t)
+{
+	ItemPointerData tid = t->found->tts_tid;
+	TM_FailureData tmfd;
+	TM_Result	result;
+
+	Assert(!TTS_EMPTY(t->found));
+	result = table_tuple_lock(t->rel, &tid, r->snapshot, t->found,
+							  r->estate->es_output_cid, LockTupleExclusive,
+							  LockWaitBlock,
+							  IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+							  &tmfd);
+	switch (result)
+	{
+		case TM_Ok:
+			return true;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			ExecClearTuple(t->found);
+			return false;
+		default:
+			elog(ERROR, "schemaevo: unexpected result %d locking a row of %s",
+				 (int) result, RelationGetRelationName(t->rel));
+	}
+	return false;				/* keep the compiler quiet */
+}
+
+/* Deletes the row the last fetch from `t` found. */
+void
+paxos_rows_delete(PaxosRows *r, PaxosTable *t)
+{
+	EPQState	epq;
+
+	Assert(!TTS_EMPTY(t->found) && t->rri != NULL);
+	EvalPlanQualInit(&epq, r->estate, NULL, NIL, -1);
+	ExecSimpleRelationDelete(t->rri, r->estate, &epq, t->found);
+	EvalPlanQualEnd(&epq);
+	ResetPerTupleExprContext(r->estate);
+}
+
+/*
  * Fires the queued AFTER triggers (foreign-key checks), releases what the
  * batch held but the locks, and makes its writes visible to what follows.
  */

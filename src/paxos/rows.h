@@ -67,6 +67,8 @@ extern void paxos_rows_insert(PaxosRows *r, PaxosTable *t, Datum *values, bool *
 extern bool paxos_rows_insert_if_absent(PaxosRows *r, PaxosTable *t, Datum *values,
 										bool *nulls);
 extern void paxos_rows_update(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls);
+extern bool paxos_rows_lock(PaxosRows *r, PaxosTable *t);
+extern void paxos_rows_delete(PaxosRows *r, PaxosTable *t);
 extern void paxos_rows_end(PaxosRows *r);
 
 #endif							/* PAXOS_ROWS_H */

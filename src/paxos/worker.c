@@ -71,6 +71,7 @@
 #include "paxos.h"
 #include "paxos_int.h"
 #include "query.h"
+#include "rows.h"
 
 PGDLLEXPORT void paxos_worker_main(Datum arg);
 
@@ -392,18 +393,21 @@ pw_gap(int64 applied, int64 next)
 static void
 pw_read_progress(int64 *applied, int64 *next)
 {
-	static PaxosQuery q = {
-		"SELECT n.applied_slot, "
-		"       (SELECT min(l.slot) FROM schemaevo.log l WHERE l.slot > n.applied_slot) "
-		"  FROM schemaevo.node_state n", 0};
+	PaxosRows	r;
+	PaxosTable *node;
+	PaxosTable *log;
 	bool		isnull;
 
-	if (paxos_query_run(&q, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	paxos_rows_begin(&r);
+	node = paxos_rows_open(&r, "node_state", false);
+	log = paxos_rows_open(&r, "log", false);
+	if (!paxos_rows_fetch_single(&r, node))
 		elog(ERROR, "schemaevo: node_state is missing");
-	*applied = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*next = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (isnull)
-		*next = 0;
+	*applied = DatumGetInt64(paxos_rows_get(node, 2, &isnull));
+	*next = 0;
+	if (paxos_rows_fetch_after(&r, log, *applied))
+		*next = DatumGetInt64(paxos_rows_get(log, 1, &isnull));
+	paxos_rows_end(&r);
 }
 
 /*

@@ -218,6 +218,9 @@ typedef struct PaxosPeer
 	char	   *reply;			/* first column of the first row */
 	char	   *error;			/* "SQLSTATE: message" */
 	bool		failure_logged;	/* since the last connection that worked */
+	/* statements prepared on this connection (bit i: paxos_statements[i]) */
+	uint32		prepared;
+	int			preparing;		/* statement being prepared, or -1 */
 } PaxosPeer;
 
 /*

@@ -7,15 +7,20 @@
  *
  * Invariants:
  *	- Nothing here blocks: connections start with PQconnectStartParams and
- *	  advance with PQconnectPoll, queries go out with PQsendQueryParams and
- *	  come back through PQconsumeInput/PQisBusy/PQgetResult, read until
- *	  PQgetResult returns NULL.
+ *	  advance with PQconnectPoll, queries go out with PQsendPrepare and
+ *	  PQsendQueryPrepared and come back through
+ *	  PQconsumeInput/PQisBusy/PQgetResult, read until PQgetResult returns
+ *	  NULL.
  *	- A reply counts as a vote only if no result of its query was an error.
  *	- Every connection holds an external FD reservation (AcquireExternalFD)
  *	  released with it; a connection that fails, or a query that overruns
  *	  twice the round timeout, is dropped and retried later with backoff.
  *	- Parameters are always sent out of line (text format); no SQL is built
  *	  from values.
+ *	- Each statement is prepared once per connection (its first use sends
+ *	  the Parse, the query follows when that completed) and then sent by
+ *	  name: a peer backend would otherwise parse, analyse and plan the same
+ *	  call for every slot (about an eighth of its CPU per accept).
  *	- Queries of one round carry the round number, so a straggler's late
  *	  reply is never counted for a later round.
  *
@@ -39,8 +44,29 @@ bool		paxos_latch_seen = false;
 
 static uint64 paxos_round_no = 0;
 static const char *paxos_round_sql;
+static int	paxos_round_stmt;	/* index in paxos_statements, or -1 */
 static int	paxos_round_nparams;
 static const char *const *paxos_round_params;
+
+/* the statements the rounds of this process sent, named by index */
+#define PAXOS_MAX_STATEMENTS 32
+static const char *paxos_statements[PAXOS_MAX_STATEMENTS];
+static int	paxos_nstatements = 0;
+
+/* `sql`'s index in paxos_statements, added if new; -1 when it is full */
+static int
+paxos_statement(const char *sql)
+{
+	int			i;
+
+	for (i = 0; i < paxos_nstatements; i++)
+		if (strcmp(paxos_statements[i], sql) == 0)
+			return i;
+	if (paxos_nstatements == PAXOS_MAX_STATEMENTS)
+		return -1;
+	paxos_statements[paxos_nstatements] = MemoryContextStrdup(TopMemoryContext, sql);
+	return paxos_nstatements++;
+}
 
 void
 paxos_disconnect(PaxosPeer *p)
@@ -107,6 +133,8 @@ paxos_start_connect(PaxosPeer *p)
 		return;
 	}
 	p->state = PCS_CONNECTING;
+	p->prepared = 0;
+	p->preparing = -1;
 	p->poll_want = PGRES_POLLING_WRITING;
 	p->connect_started = GetCurrentTimestamp();
 }
@@ -114,8 +142,23 @@ paxos_start_connect(PaxosPeer *p)
 static void
 paxos_send(PaxosPeer *p)
 {
-	if (!PQsendQueryParams(p->conn, paxos_round_sql, paxos_round_nparams,
-						   NULL, paxos_round_params, NULL, NULL, 0))
+	char		name[NAMEDATALEN];
+	int			sent;
+
+	snprintf(name, sizeof(name), "schemaevo_%d", paxos_round_stmt);
+	if (paxos_round_stmt < 0)
+		sent = PQsendQueryParams(p->conn, paxos_round_sql, paxos_round_nparams,
+								 NULL, paxos_round_params, NULL, NULL, 0);
+	else if (p->prepared & (UINT32_C(1) << paxos_round_stmt))
+		sent = PQsendQueryPrepared(p->conn, name, paxos_round_nparams,
+								   paxos_round_params, NULL, NULL, 0);
+	else
+	{
+		/* the query itself goes once this completes: see paxos_read() */
+		sent = PQsendPrepare(p->conn, name, paxos_round_sql, paxos_round_nparams, NULL);
+		p->preparing = paxos_round_stmt;
+	}
+	if (!sent)
 	{
 		paxos_fail(p, "could not send");
 		return;
@@ -176,6 +219,15 @@ paxos_read(PaxosPeer *p)
 		PQclear(res);
 	}
 	p->state = PCS_IDLE;
+	if (p->preparing >= 0)
+	{
+		/* prepared: the caller sends the round's query now, if still due */
+		if (!p->errored)
+			p->prepared |= UINT32_C(1) << p->preparing;
+		p->preparing = -1;
+		if (!p->errored)
+			return;
+	}
 	if (mine)
 	{
 		p->replied = true;
@@ -231,6 +283,7 @@ paxos_round_begin(PaxosPeer *peers, int npeers, const char *sql,
 
 	paxos_round_no++;
 	paxos_round_sql = sql;
+	paxos_round_stmt = paxos_statement(sql);
 	paxos_round_nparams = nparams;
 	paxos_round_params = params;
 

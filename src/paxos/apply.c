@@ -668,6 +668,7 @@ paxos_record_applied(int64 slot, Jsonb *outcomes)
 	Datum		values[6];
 	bool		nulls[6];
 	bool		isnull;
+	Jsonb	   *value;
 	char	   *chain;
 	char		digest[33];
 	const char *errstr = NULL;
@@ -681,10 +682,10 @@ paxos_record_applied(int64 slot, Jsonb *outcomes)
 	if (!paxos_rows_fetch_single(&r, node) || !paxos_rows_fetch_int8(&r, log, slot))
 		elog(ERROR, "schemaevo apply: could not record slot " INT64_FORMAT, slot);
 	slot_getallattrs(log->found);
+	value = DatumGetJsonbP(log->found->tts_values[1]);
 	chain = psprintf("%s:" INT64_FORMAT ":%s",
 					 TextDatumGetCString(paxos_rows_get(node, 3, &isnull)), slot,
-					 JsonbToCString(NULL, &DatumGetJsonbP(log->found->tts_values[1])->root,
-									VARSIZE(DatumGetPointer(log->found->tts_values[1]))));
+					 JsonbToCString(NULL, &value->root, VARSIZE(value)));
 	if (!pg_md5_hash(chain, strlen(chain), digest, &errstr))
 		elog(ERROR, "schemaevo apply: could not compute the log digest: %s", errstr);
 

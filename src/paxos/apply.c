@@ -585,24 +585,6 @@ paxos_log_columns(Jsonb *value, Datum *proposed_by, Datum *chosen_at)
 									 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }
 
-/* The slot applied on this node. */
-int64
-paxos_applied_slot(void)
-{
-	PaxosRows	r;
-	PaxosTable *node;
-	bool		isnull;
-	int64		applied;
-
-	paxos_rows_begin(&r);
-	node = paxos_rows_open(&r, "node_state", false);
-	if (!paxos_rows_fetch_single(&r, node))
-		elog(ERROR, "schemaevo: node_state is missing");
-	applied = DatumGetInt64(paxos_rows_get(node, 2, &isnull));
-	paxos_rows_end(&r);
-	return applied;
-}
-
 /*
  * Locks node_state (one applier at a time, strictly in order) and reads
  * the entry of `slot`, which must be the next one, into `e`; its value.

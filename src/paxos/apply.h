@@ -31,9 +31,6 @@ extern void paxos_log_insert(int64 slot, Jsonb *value);
 /* The log's proposed_by and chosen_at columns for log value `value`. */
 extern void paxos_log_columns(Jsonb *value, Datum *proposed_by, Datum *chosen_at);
 
-/* The last slot applied on this node. */
-extern int64 paxos_applied_slot(void);
-
 /*
  * Applies log entry `slot`, which must be the slot after applied_slot:
  * every command in order, each request id at most once ever.  A command

@@ -140,17 +140,15 @@ paxos_acceptor_learn(int64 ballot, int64 through)
 	while (after < through && paxos_rows_fetch_after(&r, slots, after))
 	{
 		int64		slot = DatumGetInt64(paxos_rows_get(slots, 1, &isnull));
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, true, true};
+		Datum		values[PAXOS_LOG_NATTS];
+		bool		nulls[PAXOS_LOG_NATTS];
 
 		if (slot > through)
 			break;
 		after = slot;
 		if (DatumGetInt64(paxos_rows_get(slots, 2, &isnull)) != ballot)
 			continue;
-		values[0] = Int64GetDatum(slot);
-		values[1] = paxos_rows_get(slots, 3, &isnull);
-		paxos_log_columns(DatumGetJsonbP(values[1]), &values[2], &values[3]);
+		paxos_log_row(slot, paxos_rows_get(slots, 3, &isnull), values, nulls);
 		/* a concurrent catch-up may be writing the same entry: it wins */
 		if (paxos_rows_insert_if_absent(&r, log, values, nulls))
 			learned++;

@@ -532,14 +532,12 @@ paxos_log_insert(int64 slot, Jsonb *value)
 {
 	PaxosRows	r;
 	PaxosTable *log;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, true, true};
+	Datum		values[PAXOS_LOG_NATTS];
+	bool		nulls[PAXOS_LOG_NATTS];
 	bool		isnull;
 	bool		same;
 
-	values[0] = Int64GetDatum(slot);
-	values[1] = JsonbPGetDatum(value);
-	paxos_log_columns(value, &values[2], &values[3]);
+	paxos_log_row(slot, JsonbPGetDatum(value), values, nulls);
 	paxos_rows_begin(&r);
 	log = paxos_rows_open(&r, "log", true);
 	if (paxos_rows_insert_if_absent(&r, log, values, nulls))
@@ -571,18 +569,24 @@ paxos_log_insert(int64 slot, Jsonb *value)
 }
 
 /*
- * The log's proposed_by and chosen_at columns for `value`: its proposer and
- * its proposal time, '' and the epoch when it does not say.
+ * A new row of schemaevo.log for `value` chosen in `slot`: proposed_by and
+ * chosen_at are its proposer and proposal time ('' and the epoch when it
+ * does not say); outcome and digest stay null until it is applied.
  */
 void
-paxos_log_columns(Jsonb *value, Datum *proposed_by, Datum *chosen_at)
+paxos_log_row(int64 slot, Datum value, Datum *values, bool *nulls)
 {
-	char	   *by = paxos_json_string(&value->root, "proposed_by");
-	char	   *at = paxos_json_string(&value->root, "proposed_at");
+	Jsonb	   *v = DatumGetJsonbP(value);
+	char	   *by = paxos_json_string(&v->root, "proposed_by");
+	char	   *at = paxos_json_string(&v->root, "proposed_at");
 
-	*proposed_by = CStringGetTextDatum(by ? by : "");
-	*chosen_at = DirectFunctionCall3(timestamptz_in, CStringGetDatum(at ? at : "epoch"),
-									 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	values[0] = Int64GetDatum(slot);
+	values[1] = value;
+	values[2] = CStringGetTextDatum(by ? by : "");
+	values[3] = DirectFunctionCall3(timestamptz_in, CStringGetDatum(at ? at : "epoch"),
+									ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	memset(nulls, false, PAXOS_LOG_NATTS * sizeof(bool));
+	nulls[4] = nulls[5] = true;
 }
 
 /*
@@ -647,8 +651,8 @@ paxos_record_applied(int64 slot, Jsonb *outcomes)
 	PaxosTable *node;
 	PaxosTable *log;
 	PaxosTable *slots;
-	Datum		values[6];
-	bool		nulls[6];
+	Datum		values[PAXOS_LOG_NATTS];
+	bool		nulls[PAXOS_LOG_NATTS];
 	bool		isnull;
 	Jsonb	   *value;
 	char	   *chain;

@@ -28,8 +28,11 @@
 /* Records the value chosen for `slot`; errors if a different one was. */
 extern void paxos_log_insert(int64 slot, Jsonb *value);
 
-/* The log's proposed_by and chosen_at columns for log value `value`. */
-extern void paxos_log_columns(Jsonb *value, Datum *proposed_by, Datum *chosen_at);
+/* schemaevo.log: slot, value, proposed_by, chosen_at, outcome, digest */
+#define PAXOS_LOG_NATTS 6
+
+/* The columns of a new log row for `value` (a jsonb) chosen in `slot`. */
+extern void paxos_log_row(int64 slot, Datum value, Datum *values, bool *nulls);
 
 /*
  * Applies log entry `slot`, which must be the slot after applied_slot:

@@ -221,12 +221,15 @@ paxos_read(PaxosPeer *p)
 	p->state = PCS_IDLE;
 	if (p->preparing >= 0)
 	{
-		/* prepared: the caller sends the round's query now, if still due */
-		if (!p->errored)
-			p->prepared |= UINT32_C(1) << p->preparing;
+		int			stmt = p->preparing;
+
 		p->preparing = -1;
 		if (!p->errored)
+		{
+			/* prepared: the caller sends the round's query now, if still due */
+			p->prepared |= UINT32_C(1) << stmt;
 			return;
+		}
 	}
 	if (mine)
 	{

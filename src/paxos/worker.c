@@ -45,7 +45,11 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -57,12 +61,15 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -142,6 +149,47 @@ static void pw_backoff(void);
 /* ---- transactions ---- */
 
 /*
+ * The extension whose tables this worker uses, and its node_state table:
+ * a relcache invalidation of that table (or of every relation) is the
+ * sign that the extension may have been dropped.
+ */
+static Oid	pw_extension_oid = InvalidOid;
+static Oid	pw_watched_relid = InvalidOid;
+static bool pw_extension_check = false;
+
+static void
+pw_relcache_changed(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == pw_watched_relid)
+		pw_extension_check = true;
+}
+
+/*
+ * Holds the extension for the current transaction.  DROP EXTENSION locks
+ * the extension before its objects, so it waits for us instead of dropping
+ * the tables under a statement of ours; a drop that committed before shows
+ * in the invalidations the lock acquisition reads.  Then the log worker
+ * restarts, to wait for the extension to be created again: its state (the
+ * membership, the applied slot, the requests it took) belonged to the
+ * dropped tables.
+ */
+static void
+pw_hold_extension(void)
+{
+	LockDatabaseObject(ExtensionRelationId, pw_extension_oid, 0, AccessShareLock);
+	if (!pw_extension_check)
+		return;
+	pw_extension_check = false;
+	if (get_extension_name(pw_extension_oid) != NULL)
+		return;
+	ereport(LOG,
+			(errmsg("schemaevo: extension \"schemaevo\" was dropped, the log worker restarts"),
+			 errdetail("It waits for the extension to be created again in database \"%s\".",
+					   get_database_name(MyDatabaseId))));
+	proc_exit(1);
+}
+
+/*
  * A transaction of its own, connected to SPI.  pw_commit() returns to the
  * memory context that was current at pw_begin(); copy results out with
  * pw_copy() or pw_strdup() before committing.
@@ -152,6 +200,8 @@ pw_begin(void)
 	pw_outer_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	if (OidIsValid(pw_extension_oid))
+		pw_hold_extension();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
@@ -1609,18 +1659,24 @@ pw_on_exit(int code, Datum arg)
 	LWLockRelease(paxos_shared->lock);
 }
 
+/* Whether the extension exists; if so, starts watching it (pw_hold_extension). */
 static bool
 pw_extension_ready(void)
 {
-	bool		ready;
+	Oid			ext;
+	Oid			nsp;
 
 	pw_begin();
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'schemaevo'",
-					true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "schemaevo: could not read pg_extension");
-	ready = SPI_processed == 1;
+	ext = get_extension_oid("schemaevo", true);
+	/* schemaevo.control fixes the schema */
+	nsp = OidIsValid(ext) ? get_namespace_oid("schemaevo", true) : InvalidOid;
+	if (OidIsValid(nsp))
+	{
+		pw_watched_relid = get_relname_relid("node_state", nsp);
+		pw_extension_oid = ext;
+	}
 	pw_commit();
-	return ready;
+	return OidIsValid(pw_extension_oid);
 }
 
 static void
@@ -1715,6 +1771,7 @@ paxos_worker_main(Datum arg)
 	pgstat_report_appname("schemaevo log worker");
 
 	before_shmem_exit(pw_on_exit, (Datum) 0);
+	CacheRegisterRelcacheCallback(pw_relcache_changed, (Datum) 0);
 	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
 	paxos_shared->worker_pid = MyProcPid;
 	paxos_shared->worker_latch = MyLatch;

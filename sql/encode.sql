@@ -28,6 +28,10 @@ SELECT schemaevo.encode_message('{"i": 1.5, "d": 1, "f": 1, "t": "2000-01-01T00:
 SELECT schemaevo.encode_message('{"i": 1, "d": 1.234, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
 SELECT schemaevo.encode_message('{"i": 1, "d": 10000, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
 SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1e39, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+-- a float given a value that is neither number nor string
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": true, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": [1], "t": "2000-01-01T00:00:00Z"}', 'enc@1');
+SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": {"v": 1}, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
 SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "yesterday"}', 'enc@1');
 SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "u": "not-a-uuid"}', 'enc@1');
 SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "x": "AAAA"}', 'enc@1');

@@ -169,7 +169,7 @@ enc_float(ectx *c, const codec_type *t, const void *node, uint8_t *dst,
 {
 	codec_jkind k = c->src->kind(c->src->ctx, node);
 	size_t		len;
-	const char *s = c->src->text(c->src->ctx, node, &len);
+	const char *s;
 	char		local[128];
 	char	   *tmp = local;
 	double		d;
@@ -177,6 +177,11 @@ enc_float(ectx *c, const codec_type *t, const void *node, uint8_t *dst,
 	uint32_t	u32;
 	uint64_t	u64;
 
+	/* a source defines text() only for numbers and strings */
+	if (k != CODEC_J_STRING && k != CODEC_J_NUMBER)
+		return VALUE_ERROR(c, p, "expected a number for %s, got %s",
+						   type_name(t), jkind_name(k));
+	s = c->src->text(c->src->ctx, node, &len);
 	if (k == CODEC_J_STRING)
 	{
 		if (len == 3 && memcmp(s, "NaN", 3) == 0)
@@ -191,7 +196,7 @@ enc_float(ectx *c, const codec_type *t, const void *node, uint8_t *dst,
 							   type_name(t), SHOWN(len), s);
 		f = (float) d;
 	}
-	else if (k == CODEC_J_NUMBER)
+	else
 	{
 		if (!codec_json_number_valid(s, len))
 			return VALUE_ERROR(c, p, "invalid number \"%.*s\"", SHOWN(len), s);
@@ -212,9 +217,6 @@ enc_float(ectx *c, const codec_type *t, const void *node, uint8_t *dst,
 			return VALUE_ERROR(c, p, "value is out of range for %s",
 							   type_name(t));
 	}
-	else
-		return VALUE_ERROR(c, p, "expected a number for %s, got %s",
-						   type_name(t), jkind_name(k));
 	if (t->kind == CODEC_FLOAT64)
 	{
 		memcpy(&u64, &d, 8);

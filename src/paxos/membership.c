@@ -5,9 +5,9 @@
  *
  * The membership is a set of named nodes with their conninfo, run through
  * init_cluster() identically on every node.  Its digest (SHA-256 over the
- * sorted "name=conninfo" lines) travels with every peer call and a
+ * "name=conninfo" lines, sorted bytewise) travels with every peer call and a
  * mismatch is refused, so two nodes configured with different clusters
- * never count each other's votes.  Node indexes (1-based, in name order)
+ * never count each other's votes.  Node indexes (1-based, in bytewise name order)
  * are the low byte of ballots, so ballots of different nodes never tie.
  *
  * A node starts (and, after a wiped data directory, restarts) as a
@@ -69,7 +69,7 @@ paxos_init_cluster(PG_FUNCTION_ARGS)
 							  "       bool_or(key = $1), "
 							  "       count(*) FILTER (WHERE key !~ '^[A-Za-z_][A-Za-z0-9_.-]{0,62}$'), "
 							  "       encode(sha256(convert_to(string_agg(key || '=' || (value #>> '{}'), "
-							  "              E'\\n' ORDER BY key), 'UTF8')), 'hex') "
+							  "              E'\\n' ORDER BY key COLLATE \"C\"), 'UTF8')), 'hex') "
 							  "  FROM jsonb_each($2)",
 							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "schemaevo: could not read members");
@@ -89,7 +89,7 @@ paxos_init_cluster(PG_FUNCTION_ARGS)
 
 	if (SPI_execute("DELETE FROM schemaevo.cluster_members", false, 0) != SPI_OK_DELETE ||
 		SPI_execute_with_args("INSERT INTO schemaevo.cluster_members "
-							  "SELECT key, value #>> '{}', row_number() OVER (ORDER BY key) "
+							  "SELECT key, value #>> '{}', row_number() OVER (ORDER BY key COLLATE \"C\") "
 							  "  FROM jsonb_each($2)",
 							  2, types, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "schemaevo: could not write members");

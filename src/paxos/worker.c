@@ -64,10 +64,12 @@
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
+#include "utils/datetime.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -1198,12 +1200,19 @@ pw_value(List *commands)
 {
 	StringInfoData buf;
 	ListCell   *lc;
-	char	   *now = DatumGetCString(DirectFunctionCall1(timestamptz_out,
-														  TimestampTzGetDatum(GetCurrentTimestamp())));
+	char		now[MAXDATELEN + 1];
+	const int	utc = 0;
 
+	/*
+	 * ISO 8601 in UTC, as jsonb writes a timestamptz: every node reads the
+	 * same instant back, whatever its DateStyle and TimeZone.
+	 */
+	JsonEncodeDateTime(now, TimestampTzGetDatum(GetCurrentTimestamp()),
+					   TIMESTAMPTZOID, &utc);
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"proposed_by\": \"%s\", \"proposed_at\": \"%s\", \"commands\": [",
-					 pw_m.self_name, now);
+	appendStringInfoString(&buf, "{\"proposed_by\": ");
+	escape_json(&buf, pw_m.self_name);
+	appendStringInfo(&buf, ", \"proposed_at\": \"%s\", \"commands\": [", now);
 	foreach(lc, commands)
 	{
 		if (lc != list_head(commands))

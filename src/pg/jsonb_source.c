@@ -86,6 +86,10 @@ sevo_src_text(void *ctx, const void *node, size_t *len)
 		*len = v->val.string.len;
 		return v->val.string.val;
 	}
+	/* the codec asks only for numbers and strings (codec_source.text) */
+	if (v->type != jbvNumeric)
+		elog(ERROR, "schemaevo: text of a jsonb value of type %d requested",
+			 (int) v->type);
 	s = DatumGetCString(DirectFunctionCall1(numeric_out,
 											NumericGetDatum(v->val.numeric)));
 	*len = strlen(s);

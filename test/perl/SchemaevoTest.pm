@@ -167,11 +167,14 @@ sub applied_slot
 	return $node->safe_psql('postgres', 'SELECT applied_slot FROM schemaevo.node_state');
 }
 
-# What a node applied: the log with outcomes, and the registry tables.
+# What a node applied: the log with outcomes, and the registry tables,
+# as text that does not depend on the node's DateStyle or TimeZone.
 sub node_state
 {
 	my ($node) = @_;
 	return $node->safe_psql('postgres', q{
+SET datestyle = 'ISO';
+SET timezone = 'UTC';
 SELECT 'log', slot, value::text, outcome::text FROM schemaevo.log ORDER BY slot;
 SELECT 'schemas', schema_id, offset_map::text, fallback_offset_maps::text, log_slot FROM schemaevo.schemas ORDER BY schema_id;
 SELECT 'active', tenant_id, schema_id, log_slot FROM schemaevo.active_schemas ORDER BY tenant_id;

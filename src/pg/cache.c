@@ -12,6 +12,11 @@
  *	  also reacts to schemas and active_schemas) only clears a flag, and the
  *	  next SQL entry point (sevo_cache_check) drops everything.  Every
  *	  backend therefore sees a promotion from its next transaction on.
+ *	- An invalidation that arrives once the transaction has a snapshot
+ *	  (a lock taken in the middle of a scan, a later statement of a
+ *	  REPEATABLE READ transaction) may be older than the snapshot the
+ *	  cache is then filled under: the cache is dropped once more at the end
+ *	  of that transaction, or it would keep what that snapshot showed.
  *	- Compiled schemas and projections are malloc'd by the codec and freed
  *	  here on reset; everything else lives in sevo_cache_cxt.
  *	- The tenant map is bounded by schemaevo.tenant_cache_size: when full it
@@ -33,6 +38,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -107,6 +113,8 @@ static Oid	sevo_schemas_relid = InvalidOid;
 static Oid	sevo_active_relid = InvalidOid;
 static Oid	sevo_changed_relid = InvalidOid;	/* registry_changed: the signal */
 
+static bool sevo_cache_drop_at_end = false;	/* see the header comment */
+
 static void
 sevo_relcache_callback(Datum arg, Oid relid)
 {
@@ -115,6 +123,30 @@ sevo_relcache_callback(Datum arg, Oid relid)
 	{
 		sevo_cache_valid = false;
 		sevo_cache_ready = false;
+		/* not at the end of our own transaction, whose commit we will see */
+		if (FirstSnapshotSet && IsTransactionState())
+			sevo_cache_drop_at_end = true;
+	}
+}
+
+static void
+sevo_xact_callback(XactEvent event, void *arg)
+{
+	if (!sevo_cache_drop_at_end)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			sevo_cache_drop_at_end = false;
+			sevo_cache_valid = false;
+			sevo_cache_ready = false;
+			break;
+		default:
+			break;
 	}
 }
 
@@ -122,6 +154,7 @@ void
 sevo_cache_register_callbacks(void)
 {
 	CacheRegisterRelcacheCallback(sevo_relcache_callback, (Datum) 0);
+	RegisterXactCallback(sevo_xact_callback, NULL);
 }
 
 /* Creates the tenant map empty, releasing what it held. */

@@ -73,6 +73,12 @@ SELECT slot, tenant_id, from_schema_id, to_schema_id, proposed_by
 -- promotion errors: nothing changes
 CALL schemaevo.promote_schema('acme', 'orders@42');
 CALL schemaevo.promote_schema(ARRAY['acme', 'hooli'], 'nosuch@1');
+-- an id too long for the message shows its first 256 bytes
+\set VERBOSITY sqlstate
+CALL schemaevo.promote_schema('acme', repeat('x', 5000));
+\set VERBOSITY default
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, length(:'LAST_ERROR_MESSAGE'),
+       left(:'LAST_ERROR_MESSAGE', 12);
 CALL schemaevo.promote_schema(ARRAY[]::text[], 'orders@1');
 CALL schemaevo.promote_schema(ARRAY['acme', NULL], 'orders@1');
 CALL schemaevo.promote_schema(NULL::text, 'orders@1');

@@ -28,6 +28,7 @@
 #include "common/md5.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/json.h"
@@ -177,6 +178,16 @@ paxos_outcome_error(int sqlerrcode, const char *message, const char *hint)
 	}
 	appendStringInfoChar(&buf, '}');
 	return paxos_jsonb_from_text(buf.data);
+}
+
+/*
+ * How much of a user-supplied id an outcome's message shows: the outcome
+ * goes back to the caller through a fixed-size buffer (PAXOS_MAX_OUTCOME).
+ */
+static int
+paxos_shown_len(const char *id)
+{
+	return id ? pg_mbcliplen(id, (int) strlen(id), 256) : 0;
 }
 
 /*
@@ -407,7 +418,8 @@ paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
 			outcome = known
 				? paxos_outcome_ok("schema_id", sid)
 				: paxos_outcome_error(ERRCODE_UNDEFINED_OBJECT,
-									  psprintf("schema \"%s\" does not exist", sid ? sid : ""),
+									  psprintf("schema \"%.*s\" does not exist",
+											   paxos_shown_len(sid), sid ? sid : ""),
 									  "Register it with schemaevo.register_schema() first.");
 
 		if (fresh && known && tenants && tenants->type == jbvBinary)

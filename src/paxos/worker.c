@@ -579,7 +579,12 @@ pw_finish(PendingRequest *p, const char *outcome, int64 slot)
 	LWLockAcquire(paxos_shared->lock, LW_EXCLUSIVE);
 	if (r->state == PRQ_TAKEN)
 	{
-		strlcpy(r->outcome, outcome, PAXOS_MAX_OUTCOME);
+		/* cut, the outcome would not parse: say so instead */
+		if (strlcpy(r->outcome, outcome, PAXOS_MAX_OUTCOME) >= PAXOS_MAX_OUTCOME)
+			strlcpy(r->outcome,
+					"{\"ok\": false, \"sqlstate\": \"54000\", "
+					"\"message\": \"the outcome of the request is too long to return\"}",
+					PAXOS_MAX_OUTCOME);
 		r->slot = slot;
 		r->state = PRQ_DONE;
 	}

@@ -184,7 +184,10 @@ paxos_check_digest(const char *digest)
 				 errhint("Run schemaevo.init_cluster() with the same members on every node.")));
 }
 
-/* `conninfo` without its password, for display. */
+/*
+ * `conninfo` without its secrets (the options libpq itself would not show:
+ * password, sslpassword), for display; values quoted where they need it.
+ */
 char *
 paxos_strip_password(const char *conninfo)
 {
@@ -197,9 +200,24 @@ paxos_strip_password(const char *conninfo)
 	initStringInfo(&buf);
 	for (o = opts; o->keyword; o++)
 	{
-		if (o->val == NULL || strcmp(o->keyword, "password") == 0)
+		const char *c;
+
+		if (o->val == NULL || strchr(o->dispchar, '*') != NULL)
 			continue;
-		appendStringInfo(&buf, "%s%s=%s", buf.len ? " " : "", o->keyword, o->val);
+		appendStringInfo(&buf, "%s%s=", buf.len ? " " : "", o->keyword);
+		if (o->val[0] != '\0' && strpbrk(o->val, " \t\n\r\f\v'\\") == NULL)
+		{
+			appendStringInfoString(&buf, o->val);
+			continue;
+		}
+		appendStringInfoChar(&buf, '\'');
+		for (c = o->val; *c; c++)
+		{
+			if (*c == '\'' || *c == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *c);
+		}
+		appendStringInfoChar(&buf, '\'');
 	}
 	PQconninfoFree(opts);
 	return buf.data;

@@ -75,15 +75,18 @@ ALTER ROLE schemaevo_peer SET log_statement = 'none';
 	return;
 }
 
-# The members argument of init_cluster for these nodes, named n1..nN.
+# The members argument of init_cluster for these nodes, named n1..nN;
+# $SchemaevoTest::conninfo_extra is appended to every conninfo.
+our $conninfo_extra = '';
+
 sub members_json
 {
 	my @nodes = @_;
 	return '{' . join(', ',
 		map {
 			my $nd = $nodes[$_ - 1];
-			sprintf('"n%d": "host=%s port=%d dbname=postgres user=schemaevo_peer"',
-				$_, $nd->host, $nd->port)
+			sprintf('"n%d": "host=%s port=%d dbname=postgres user=schemaevo_peer%s"',
+				$_, $nd->host, $nd->port, $conninfo_extra)
 		} 1 .. scalar(@nodes)) . '}';
 }
 
@@ -92,6 +95,7 @@ sub init_members
 {
 	my ($i, @nodes) = @_;
 	my $members = members_json(@nodes);
+	$members =~ s/'/''/g;
 	return $nodes[$i - 1]->safe_psql('postgres',
 		"SELECT schemaevo.init_cluster('n$i', '$members')");
 }

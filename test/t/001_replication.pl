@@ -8,6 +8,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use SchemaevoTest;
 
+# secrets in the conninfo (trust authentication ignores them), and a value
+# that needs quoting
+$SchemaevoTest::conninfo_extra =
+  q{ password=pw-secret sslpassword=ssl-secret options='-c work_mem=4MB'};
 my @n = make_cluster(3);
 my ($n1, $n2, $n3) = @n;
 
@@ -57,8 +61,10 @@ $n1->poll_query_until('postgres',
   or die 'cluster_status';
 is($n1->safe_psql('postgres', q{SELECT count(*) FROM schemaevo.cluster_status WHERE role = 'leader'}),
 	'1', 'one leader in cluster_status');
-unlike($n1->safe_psql('postgres', q{SELECT string_agg(conninfo, ' ') FROM schemaevo.cluster_status}),
-	qr/password/, 'no password in cluster_status');
+my $shown = $n1->safe_psql('postgres',
+	q{SELECT string_agg(conninfo, ' ') FROM schemaevo.cluster_status});
+unlike($shown, qr/secret|password/, 'no password or sslpassword in cluster_status');
+like($shown, qr/options='-c work_mem=4MB'/, 'values that need quotes are quoted');
 
 # a caller with another membership is refused
 my ($ret, $out, $err) = $n1->psql('postgres',

@@ -644,8 +644,10 @@ paxos_entry_commands(int64 slot, Jsonb *value)
 	if (v == NULL || v->type == jbvNull)
 		return NULL;
 	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
-		elog(ERROR, "schemaevo apply: the commands of log slot " INT64_FORMAT " are not an array",
-			 slot);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("log slot " INT64_FORMAT " holds commands that are not an array",
+						slot)));
 	return JsonbValueToJsonb(v);
 }
 

@@ -328,7 +328,7 @@ paxos_round_wait(PaxosPeer *peers, int npeers, int enough, int timeout_ms)
 		int			pending = 0;
 		long		remaining;
 		WaitEventSet *set;
-		WaitEvent	events[PAXOS_MAX_MEMBERS + 1];
+		WaitEvent	events[PAXOS_MAX_MEMBERS + 2];
 		int			nevents;
 		TimestampTz now = GetCurrentTimestamp();
 
@@ -352,8 +352,9 @@ paxos_round_wait(PaxosPeer *peers, int npeers, int enough, int timeout_ms)
 		}
 
 		remaining = TimestampDifferenceMilliseconds(now, deadline);
-		set = CreateWaitEventSet(CurrentMemoryContext, npeers + 1);
+		set = CreateWaitEventSet(CurrentMemoryContext, npeers + 2);
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		for (i = 0; i < npeers; i++)
 		{
 			PaxosPeer  *p = &peers[i];
@@ -371,7 +372,7 @@ paxos_round_wait(PaxosPeer *peers, int npeers, int enough, int timeout_ms)
 			AddWaitEventToSet(set, ev, PQsocket(p->conn), NULL, p);
 		}
 		nevents = WaitEventSetWait(set, Max(remaining, 1), events,
-								   npeers + 1, PG_WAIT_EXTENSION);
+								   npeers + 2, PG_WAIT_EXTENSION);
 		FreeWaitEventSet(set);
 
 		for (i = 0; i < nevents; i++)

@@ -239,10 +239,31 @@ pw_text(Jsonb *j)
 	return JsonbToCString(NULL, &j->root, VARSIZE(j));
 }
 
+/* Member `key` of an object; NULL when absent or `j` is not an object. */
 static JsonbValue *
 pw_get(Jsonb *j, const char *key)
 {
+	if (!JB_ROOT_IS_OBJECT(j))
+		return NULL;
 	return getKeyJsonValueFromContainer(&j->root, key, strlen(key), NULL);
+}
+
+/*
+ * The log value in member "value" of an entry a peer sent (paxos_fetch,
+ * a promise's acceptances).  A peer that sends none is not ignored: in a
+ * promise, that value could be the chosen one.
+ */
+static Jsonb *
+pw_get_log_value(Jsonb *entry)
+{
+	JsonbValue *v = pw_get(entry, "value");
+
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("schemaevo: a peer sent a log entry without a value"),
+				 errdetail("The entry was: %s.", pw_text(entry))));
+	return JsonbValueToJsonb(v);
 }
 
 static int64
@@ -776,17 +797,15 @@ pw_fetch_from(PaxosPeer *peer)
 	if (paxos_round_wait(peer, 1, 1, paxos_peer_timeout) != 1 || peer->reply == NULL)
 		return;
 	entries = pw_parse(peer->reply);
-	n = JB_ROOT_COUNT(entries);
+	n = JB_ROOT_IS_ARRAY(entries) ? JB_ROOT_COUNT(entries) : 0;
 	if (n == 0)
 		return;
 	pw_begin();
 	for (i = 0; i < n; i++)
 	{
-		JsonbValue *e = getIthJsonbValueFromContainer(&entries->root, i);
-		Jsonb	   *ej = JsonbValueToJsonb(e);
-		JsonbValue *v = pw_get(ej, "value");
+		Jsonb	   *ej = JsonbValueToJsonb(getIthJsonbValueFromContainer(&entries->root, i));
 
-		paxos_log_insert(pw_get_int(ej, "slot"), JsonbValueToJsonb(v));
+		paxos_log_insert(pw_get_int(ej, "slot"), pw_get_log_value(ej));
 	}
 	pw_commit();
 	pw_apply_pending();
@@ -837,7 +856,8 @@ pw_status_round(int64 *chosen_max, int64 *accepted_max, int64 *promised_max)
 	(void) paxos_round_wait(pw_peers, pw_npeers, pw_npeers, paxos_peer_timeout);
 
 	pw_begin();
-	if (SPI_execute("SELECT digest, applied_slot FROM schemaevo.node_state", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT digest, applied_slot FROM schemaevo.node_state", true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
 		elog(ERROR, "schemaevo: could not read node_state");
 	my_digest = MemoryContextStrdup(pw_outer_cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	pw_commit();
@@ -1251,7 +1271,8 @@ pw_granted_values(Jsonb **replies, int nreplies)
 		if (!pw_get_bool(replies[i], "ok"))
 			continue;
 		acc = pw_get(replies[i], "accepted");
-		if (acc == NULL || acc->type != jbvBinary)
+		if (acc == NULL || acc->type != jbvBinary ||
+			!JsonContainerIsArray(acc->val.binary.data))
 			continue;
 		for (k = 0; k < (int) JsonContainerSize(acc->val.binary.data); k++)
 		{
@@ -1260,7 +1281,7 @@ pw_granted_values(Jsonb **replies, int nreplies)
 
 			a->slot = pw_get_int(e, "slot");
 			a->ballot = pw_get_int(e, "ballot");
-			a->value = JsonbValueToJsonb(pw_get(e, "value"));
+			a->value = pw_get_log_value(e);
 			values = lappend(values, a);
 		}
 	}

@@ -88,7 +88,7 @@ sevo_src_text(void *ctx, const void *node, size_t *len)
 	}
 	/* the codec asks only for numbers and strings (codec_source.text) */
 	if (v->type != jbvNumeric)
-		elog(ERROR, "schemaevo: text of a jsonb value of type %d requested",
+		elog(ERROR, "text of a jsonb value of type %d requested",
 			 (int) v->type);
 	s = DatumGetCString(DirectFunctionCall1(numeric_out,
 											NumericGetDatum(v->val.numeric)));

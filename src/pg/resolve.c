@@ -210,7 +210,8 @@ sevo_warn_missing(SevoSchema *reader, const SevoPlan *plan,
 	sevo_nwarned++;
 
 	ereport(WARNING,
-			(errmsg("message version %u lacks %u field(s) of schema \"%s\"",
+			(errcode(ERRCODE_WARNING),
+			 errmsg("message version %u lacks %u field(s) of schema \"%s\"",
 					plan->version, plan->nmissing, reader->schema_id),
 			 tenant ? errdetail("Tenant \"%.*s\"; missing fields are decoded as their default or null.",
 								tenantlen, tenant) : 0));

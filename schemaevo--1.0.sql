@@ -3,6 +3,22 @@
 \echo Use "CREATE EXTENSION schemaevo" to load this file. \quit
 
 /*
+ * The strings of a message are UTF-8 (docs/wire-format.md) and become text
+ * and jsonb as they are: only a UTF8 database can hold them.
+ */
+DO $encoding$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'schemaevo requires a database with encoding UTF8'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = pg_catalog.format('This database''s encoding is %s; the strings of schemaevo messages are UTF-8.',
+                                             pg_catalog.getdatabaseencoding()),
+                  HINT = 'Create the extension in a database created with ENCODING ''UTF8''.';
+    END IF;
+END
+$encoding$;
+
+/*
  * The replicated log.  Every registry change is a command; the log chooses
  * a value (a batch of commands) for each slot, and the apply step replays
  * chosen values in slot order.  The apply step is the only writer of the

@@ -60,3 +60,13 @@ SELECT count(*) FILTER (WHERE d IS NULL) AS nulls,
        bool_and((d IS NULL) = (i % 4 IN (0, 1))) AS exactly_those
   FROM (SELECT i, schemaevo.try_decode_message(m, 'r') AS d FROM mixedrows) x;
 SELECT malformed, decoded FROM schemaevo.decode_stats;
+
+-- only a UTF8 database can hold the extension: message strings are UTF-8
+\set regress_db :DBNAME
+CREATE DATABASE sevo_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c sevo_latin1
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CREATE EXTENSION schemaevo;
+\c :regress_db
+DROP DATABASE sevo_latin1;

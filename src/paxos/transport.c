@@ -265,7 +265,7 @@ paxos_poll_connect(PaxosPeer *p)
 		paxos_send(p);
 }
 
-/* Drops connections that overran their time; returns true if any did. */
+/* Drops the connection of `p` if it overran its time. */
 static void
 paxos_check_timeouts(PaxosPeer *p, TimestampTz now)
 {

@@ -214,8 +214,7 @@ sevo_plan_for(FunctionCallInfo fcinfo, SevoSchema *reader, bytea *payload,
 		(plan->dcase == SEVO_CASE_UPWARD && plan->nmissing > 0))
 		return plan;
 
-	/* sevo_resolve may have reset the cache (SPI): take the memo again */
-	memo = sevo_memo(fcinfo);
+	/* sevo_resolve runs SPI, but only sevo_cache_check() resets the cache */
 	pm = &memo->plans[memo->next_plan];
 	memo->next_plan = (memo->next_plan + 1) % SEVO_MEMO_PLANS;
 	if (memo->nplans < SEVO_MEMO_PLANS)

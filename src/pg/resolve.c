@@ -116,10 +116,23 @@ sevo_plan_key_order(SevoPlan *plan, const codec_schema *writer,
 	pfree(fields);
 }
 
-/* Builds the plan for reading `version` messages for `reader`. */
+static void
+sevo_report_unregistered(const SevoSchema *reader, uint32 version)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("message version %u of schema \"%s\" is not registered",
+					version, reader->codec->name),
+			 errdetail("The message is older than version %u and no offset map exists for its version.",
+					   reader->version)));
+}
+
+/*
+ * Builds the plan for reading `version` messages for `reader`; for an
+ * older version that is not registered, a plan that says so.
+ */
 static SevoPlan *
-sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
-				bool noerror)
+sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
 {
 	SevoSchema *own = NULL;
 	SevoPlan   *plan;
@@ -133,15 +146,13 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase,
 
 	if (dcase == SEVO_CASE_DOWNWARD && own == NULL)
 	{
-		if (noerror)
-			return NULL;
-		sevo_count(SEVO_STAT_REJECTED);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("message version %u of schema \"%s\" is not registered",
-						version, reader->codec->name),
-				 errdetail("The message is older than version %u and no offset map exists for its version.",
-						   reader->version)));
+		plan = sevo_cache_alloc(sizeof(SevoPlan));
+		plan->version = version;
+		plan->dcase = dcase;
+		plan->unregistered = true;
+		plan->next = reader->plans;
+		reader->plans = plan;
+		return plan;
 	}
 
 	/*
@@ -266,13 +277,13 @@ sevo_resolve(SevoSchema *reader, const codec_header *hdr,
 		if (plan->version == hdr->version)
 			break;
 	if (plan == NULL)
+		plan = sevo_plan_build(reader, hdr->version, dcase);
+	if (plan->unregistered)
 	{
-		plan = sevo_plan_build(reader, hdr->version, dcase, noerror);
-		if (plan == NULL)
-		{
-			sevo_count(SEVO_STAT_REJECTED);
+		sevo_count(SEVO_STAT_REJECTED);
+		if (noerror)
 			return NULL;
-		}
+		sevo_report_unregistered(reader, hdr->version);
 	}
 
 	switch (dcase)

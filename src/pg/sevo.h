@@ -56,6 +56,9 @@ typedef struct SevoPlan
 	int			mode;			/* CODEC_DECODE_EXACT or _PREFIX */
 	const codec_projection *proj;	/* NULL when identity */
 	uint32		nmissing;		/* reader fields the message lacks */
+	bool		unregistered;	/* an older version not registered here:
+								 * refused (remembered so that a scan asks
+								 * the registry once, not per row) */
 	/* jsonb position of each decoded root field (jsonb_visitor.c) */
 	const uint32 *key_order;
 	uint32		nkeys;

@@ -180,6 +180,13 @@ extern char *codec_schema_definition_json(const codec_schema *schema);
 extern char *codec_schema_offset_map_json(const codec_schema *schema);
 extern char *codec_schema_layout_json(const codec_schema *schema);
 
+/*
+ * The name of a kind as a definition writes its simple types ("float64",
+ * "string"), and "fixed", "enum", "decimal", "array", "record" for the
+ * others.
+ */
+extern const char *codec_kind_name(codec_kind kind);
+
 /* Top-level field by name, or NULL. */
 extern const codec_field *codec_schema_field(const codec_schema *schema,
 											 const char *name, size_t namelen);

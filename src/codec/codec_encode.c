@@ -141,13 +141,7 @@ jkind_name(codec_jkind k)
 static const char *
 type_name(const codec_type *t)
 {
-	static const char *const names[] = {
-		"bool", "int8", "int16", "int32", "int64", "float32", "float64",
-		"timestamp", "date", "uuid", "fixed", "enum", "decimal", "string",
-		"bytes", "array", "record"
-	};
-
-	return names[t->kind];
+	return codec_kind_name(t->kind);
 }
 
 static int

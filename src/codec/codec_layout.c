@@ -126,10 +126,6 @@ static void write_fields_json(codec_strbuf *sb, const codec_record *rec);
 void
 codec_write_type_json(codec_strbuf *sb, const codec_type *t)
 {
-	static const char *const names[] = {
-		"bool", "int8", "int16", "int32", "int64", "float32", "float64",
-		"timestamp", "date", "uuid", NULL, NULL, NULL, "string", "bytes"
-	};
 	uint32_t	i;
 
 	switch (t->kind)
@@ -162,7 +158,7 @@ codec_write_type_json(codec_strbuf *sb, const codec_type *t)
 			break;
 		default:
 			codec_sb_puts(sb, "\"");
-			codec_sb_puts(sb, names[t->kind]);
+			codec_sb_puts(sb, codec_kind_name(t->kind));
 			codec_sb_puts(sb, "\"");
 			break;
 	}

@@ -156,6 +156,20 @@ static const struct
 	{"bytes", CODEC_BYTES, 0}
 };
 
+const char *
+codec_kind_name(codec_kind kind)
+{
+	static const char *const names[] = {
+		"bool", "int8", "int16", "int32", "int64", "float32", "float64",
+		"timestamp", "date", "uuid", "fixed", "enum", "decimal", "string",
+		"bytes", "array", "record"
+	};
+
+	if ((unsigned) kind >= sizeof(names) / sizeof(names[0]))
+		return "?";
+	return names[kind];
+}
+
 static int
 parse_type_string(parse_ctx *pc, const char *s, size_t len,
 				  codec_type *t, const char *path)

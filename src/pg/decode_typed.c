@@ -31,18 +31,6 @@ PG_FUNCTION_INFO_V1(sevo_decode_field_timestamptz);
 #define SEVO_EPOCH_SHIFT_USEC \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
-static const char *
-sevo_kind_name(codec_kind kind)
-{
-	static const char *const names[] = {
-		"bool", "int8", "int16", "int32", "int64", "float32", "float64",
-		"timestamp", "date", "uuid", "fixed", "enum", "decimal",
-		"string", "bytes", "array", "record"
-	};
-
-	return names[kind];
-}
-
 /* Captures the one scalar a default emits. */
 static int
 sevo_capture_scalar(void *ctx, const codec_value *value)
@@ -60,7 +48,7 @@ sevo_type_mismatch(FunctionCallInfo fcinfo, codec_kind kind, const char *want)
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
 			 errmsg("field \"%.*s\" of type %s cannot be read as %s",
 					(int) VARSIZE_ANY_EXHDR(field), VARDATA_ANY(field),
-					sevo_kind_name(kind), want),
+					codec_kind_name(kind), want),
 			 errhint("Use decode_field() for a jsonb of any type.")));
 }
 

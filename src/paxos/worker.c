@@ -507,6 +507,8 @@ pw_apply_pending(void)
 		pw_note_applied(applied);
 		if (next != applied + 1)
 			return pw_gap(applied, next);
+		/* a long catch-up runs no statement that would check */
+		CHECK_FOR_INTERRUPTS();
 		pw_begin();
 		pw_skip_flush();
 	}

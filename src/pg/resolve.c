@@ -144,11 +144,11 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
 	if (dcase != SEVO_CASE_EXACT)
 		own = sevo_schema_by_version(reader->codec->name, version);
 
+	plan = sevo_cache_alloc(sizeof(SevoPlan));
+	plan->version = version;
+	plan->dcase = dcase;
 	if (dcase == SEVO_CASE_DOWNWARD && own == NULL)
 	{
-		plan = sevo_cache_alloc(sizeof(SevoPlan));
-		plan->version = version;
-		plan->dcase = dcase;
 		plan->unregistered = true;
 		plan->next = reader->plans;
 		reader->plans = plan;
@@ -182,10 +182,7 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
 		}
 	}
 
-	plan = sevo_cache_alloc(sizeof(SevoPlan));
 	sevo_plan_key_order(plan, writer, proj);
-	plan->version = version;
-	plan->dcase = dcase;
 	plan->writer = writer;
 	plan->mode = mode;
 	plan->proj = proj;

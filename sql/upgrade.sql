@@ -1,7 +1,9 @@
 -- The upgrade harness: install the first release, fill it, update to the
 -- current version, and check that nothing was lost.  Runs last: it drops
--- and recreates the extension.  Every later release ships an upgrade
--- script (schemaevo--A--B.sql) and this test then exercises it.
+-- and recreates the extension.  While 1.0 is the only version the update
+-- changes nothing; every later release ships an upgrade script
+-- (schemaevo--A--B.sql), which this test then exercises, and the first
+-- query below fails if a new default version has no path from 1.0.
 SET client_min_messages = warning;
 DROP EXTENSION schemaevo CASCADE;
 CREATE EXTENSION schemaevo VERSION '1.0';
@@ -19,6 +21,11 @@ SELECT (SELECT md5(string_agg(s::text, ',' ORDER BY schema_id)) FROM schemaevo.s
        (SELECT md5(string_agg(l::text, ',' ORDER BY slot)) FROM schemaevo.log l) AS log,
        (SELECT md5(string_agg(p::text, ',' ORDER BY slot, tenant_id)) FROM schemaevo.promotion_history p) AS history;
 
+SELECT v.default_version = '1.0'
+       OR EXISTS (SELECT 1 FROM pg_extension_update_paths('schemaevo') p
+                   WHERE p.source = '1.0' AND p.target = v.default_version
+                     AND p.path IS NOT NULL) AS update_path_from_1_0
+  FROM pg_available_extensions v WHERE v.name = 'schemaevo';
 ALTER EXTENSION schemaevo UPDATE;
 SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'schemaevo') AS current
   FROM pg_extension WHERE extname = 'schemaevo';

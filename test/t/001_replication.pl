@@ -79,5 +79,17 @@ like($err, qr/permission denied/, 'peer role cannot read the registry');
 	q{CALL schemaevo.promote_schema('acme', 'orders@2')}, extra_params => ['-U', 'schemaevo_peer']);
 like($err, qr/permission denied/, 'peer role cannot promote');
 
+# a node whose log digest differs at the same applied slot is reported (the
+# digest is changed by hand here; every later slot chains on from it)
+logs_clean(@n);
+$n3->safe_psql('postgres', q{UPDATE schemaevo.node_state SET digest = md5('another log')});
+ok($n1->poll_query_until('postgres',
+	q{SELECT diverged FROM schemaevo.cluster_status WHERE node_name = 'n3'}),
+	'n1 sees n3 diverged in cluster_status');
+is($n1->safe_psql('postgres',
+	q{SELECT count(*) FROM schemaevo.cluster_status WHERE diverged}), '1', 'and only n3');
+ok($n1->log_contains(qr/WARNING:  schemaevo: node "n3" applied a different log up to slot \d+/),
+	'and logs a warning');
+
 $_->stop for @n;
 done_testing();

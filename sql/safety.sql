@@ -61,6 +61,22 @@ SELECT count(*) FILTER (WHERE d IS NULL) AS nulls,
   FROM (SELECT i, schemaevo.try_decode_message(m, 'r') AS d FROM mixedrows) x;
 SELECT malformed, decoded FROM schemaevo.decode_stats;
 
+-- the tenant cache is bounded by schemaevo.tenant_cache_size: with 2,000
+-- tenants in a scan, a cache of 16 is emptied and refilled, never grown,
+-- and every row still decodes with its tenant's schema
+SELECT array_agg('ct' || i)::text AS cts FROM generate_series(1, 2000) i \gset
+CALL schemaevo.promote_schema(:'cts'::text[], 'row@1');
+CREATE TABLE cachedrows AS SELECT 'ct' || (i % 2000 + 1) AS tenant, m FROM rows WHERE i <= 6000;
+SET schemaevo.tenant_cache_size = 16;
+SELECT count(schemaevo.decode_field_int8(m, tenant, 'id')) AS decoded FROM cachedrows;
+SELECT total_bytes < 40 * 1024 AS small
+  FROM pg_backend_memory_contexts WHERE name = 'schemaevo tenants';
+RESET schemaevo.tenant_cache_size;
+SELECT count(schemaevo.decode_field_int8(m, tenant, 'id')) AS decoded FROM cachedrows;
+SELECT total_bytes > 40 * 1024 AS grown
+  FROM pg_backend_memory_contexts WHERE name = 'schemaevo tenants';
+SET schemaevo.tenant_cache_size = 8;
+
 -- only a UTF8 database can hold the extension: message strings are UTF-8
 \set regress_db :DBNAME
 CREATE DATABASE sevo_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;

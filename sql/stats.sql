@@ -1,5 +1,6 @@
--- decode_stats counts every case.  Runs last: it resets the counters and
--- reads this backend's own work.
+-- decode_stats counts every case.  It resets the counters first and runs
+-- alone in its session, so what it reads is its own work (with the
+-- library preloaded the counters are the server's).
 SET client_min_messages = warning;
 SELECT schemaevo.reset_decode_stats();
 

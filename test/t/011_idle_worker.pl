@@ -40,7 +40,7 @@ sub idle_switches
 
 SKIP:
 {
-	skip 'needs /proc', 2 unless -r "/proc/$$/status";
+	skip 'needs /proc', 4 unless -r "/proc/$$/status";
 
 	# a cluster of one (no init_cluster): status rounds every 100 ms
 	my $n1 = make_node(1);

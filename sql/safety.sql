@@ -86,3 +86,14 @@ CREATE DATABASE sevo_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLA
 CREATE EXTENSION schemaevo;
 \c :regress_db
 DROP DATABASE sevo_latin1;
+
+-- another database of the server may decode with its own registry, but
+-- with the library preloaded only schemaevo.database changes one (55000)
+CREATE DATABASE sevo_other TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C';
+\c sevo_other
+SET client_min_messages = warning;
+CREATE EXTENSION schemaevo;
+SELECT schemaevo.register_schema('{"name": "elsewhere", "fields": [{"name": "id", "type": "int64"}]}');
+CALL schemaevo.promote_schema('t', 'elsewhere@1');
+\c :regress_db
+DROP DATABASE sevo_other;

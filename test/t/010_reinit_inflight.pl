@@ -34,10 +34,16 @@ SELECT r->>'ok'
 	is($r, 'true', $node->name . " accepted the value for slot $next");
 }
 
-# init_cluster again on every node, at once
+# init_cluster again on every node, one right after the other; each stops
+# voting at once (it cannot fence before every member has the new digest)
 my $members = members_json(@n);
-$_->safe_psql('postgres', "SELECT schemaevo.init_cluster('" . $_->name . "', '$members')")
-  for @n;
+for my $node (@n)
+{
+	my @out = split /\n/, $node->safe_psql('postgres',
+		"SELECT schemaevo.init_cluster('" . $node->name . "', '$members');
+SELECT voting FROM schemaevo.cluster_self");
+	is($out[-1], 'f', $node->name . ' stops voting');
+}
 
 wait_voting(@n);
 for my $node (@n)

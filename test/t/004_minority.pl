@@ -79,6 +79,13 @@ SELECT string_agg(tenant_id || '=' || schema_id, ',' ORDER BY tenant_id) FROM sc
 	my @doubt = grep { /\|acme\|orders\@1\|orders\@2\|/ } history_rows($n1);
 	cmp_ok(scalar(@doubt), '<=', 1, 'the timed-out promotion was chosen at most once');
 	note('the timed-out promotion was ' . (@doubt ? '' : 'not ') . 'chosen after recovery');
+	# running the timed-out command again is harmless: one more promotion
+	promote_ok($n1, 'acme', 'orders@2', 'the timed-out promotion run again');
+	ok(wait_converged(@n), 'and every node applies it');
+	is($n3->safe_psql('postgres', q{SELECT schema_id FROM schemaevo.active_schemas WHERE tenant_id = 'acme'}),
+		'orders@2', 'acme is on orders@2 everywhere');
+	cmp_ok(scalar(grep { /\|acme\|orders\@\d\|orders\@2\|/ } history_rows($n1)), '==',
+		scalar(@doubt) + 1, 'the history shows the retry as a promotion of its own');
 	is($n3->safe_psql('postgres', q{SELECT count(*) FROM schemaevo.schemas WHERE name = 'invoices'}),
 		$n1->safe_psql('postgres', q{SELECT count(*) FROM schemaevo.schemas WHERE name = 'invoices'}),
 		'the timed-out registration is in the same state everywhere');

@@ -145,18 +145,22 @@ paxos_send(PaxosPeer *p)
 	char		name[NAMEDATALEN];
 	int			sent;
 
-	snprintf(name, sizeof(name), "schemaevo_%d", paxos_round_stmt);
 	if (paxos_round_stmt < 0)
 		sent = PQsendQueryParams(p->conn, paxos_round_sql, paxos_round_nparams,
 								 NULL, paxos_round_params, NULL, NULL, 0);
-	else if (p->prepared & (UINT32_C(1) << paxos_round_stmt))
-		sent = PQsendQueryPrepared(p->conn, name, paxos_round_nparams,
-								   paxos_round_params, NULL, NULL, 0);
 	else
 	{
-		/* the query itself goes once this completes: see paxos_read() */
-		sent = PQsendPrepare(p->conn, name, paxos_round_sql, paxos_round_nparams, NULL);
-		p->preparing = paxos_round_stmt;
+		snprintf(name, sizeof(name), "schemaevo_%d", paxos_round_stmt);
+		if (p->prepared & (UINT32_C(1) << paxos_round_stmt))
+			sent = PQsendQueryPrepared(p->conn, name, paxos_round_nparams,
+									   paxos_round_params, NULL, NULL, 0);
+		else
+		{
+			/* the query itself goes once this completes: see paxos_read() */
+			sent = PQsendPrepare(p->conn, name, paxos_round_sql,
+								 paxos_round_nparams, NULL);
+			p->preparing = paxos_round_stmt;
+		}
 	}
 	if (!sent)
 	{

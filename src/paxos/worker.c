@@ -1732,10 +1732,10 @@ pw_step(void)
 
 	/*
 	 * Look at the log when a peer call learned something since we last
-	 * did, at a status round, and before proposing: pw_applied must be
-	 * the table's (the extension may have been dropped and created again
-	 * under us).  Other wake-ups, most of a follower's, skip the
-	 * transaction.
+	 * did, at a status round, and before proposing: what the learns
+	 * recorded is applied first, so pw_applied is the table's.  (A drop of
+	 * the extension restarts the worker: pw_hold_extension.)  Other
+	 * wake-ups, most of a follower's, skip the transaction.
 	 */
 	pw_take_requests();
 	learned = pg_atomic_read_u64(&paxos_shared->learned);

@@ -128,32 +128,16 @@ sevo_report_unregistered(const SevoSchema *reader, uint32 version)
 }
 
 /*
- * Builds the plan for reading `version` messages for `reader`; for an
- * older version that is not registered, a plan that says so.
+ * How `plan` reads its messages for `reader`, given `own`, the registered
+ * schema of the message's version (NULL when it is not registered).
  */
-static SevoPlan *
-sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
+static void
+sevo_plan_layout(SevoPlan *plan, SevoSchema *reader, SevoSchema *own)
 {
-	SevoSchema *own = NULL;
-	SevoPlan   *plan;
 	codec_projection *proj = NULL;
 	const codec_schema *writer = reader->codec;
 	int			mode = CODEC_DECODE_EXACT;
 	uint32		nmissing = 0;
-
-	if (dcase != SEVO_CASE_EXACT)
-		own = sevo_schema_by_version(reader->codec->name, version);
-
-	plan = sevo_cache_alloc(sizeof(SevoPlan));
-	plan->version = version;
-	plan->dcase = dcase;
-	if (dcase == SEVO_CASE_DOWNWARD && own == NULL)
-	{
-		plan->unregistered = true;
-		plan->next = reader->plans;
-		reader->plans = plan;
-		return plan;
-	}
 
 	/*
 	 * A newer version that only appended fields is read through the reader's
@@ -161,7 +145,7 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
 	 * has: that one must come out as the reader's default, which only a
 	 * projection gives.
 	 */
-	if (dcase == SEVO_CASE_UPWARD &&
+	if (plan->dcase == SEVO_CASE_UPWARD &&
 		(own == NULL ||
 		 (codec_schema_append_compatible(reader->codec, own->codec) &&
 		  !sevo_deprecates_reader_field(reader->codec, own->codec))))
@@ -187,6 +171,29 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
 	plan->mode = mode;
 	plan->proj = proj;
 	plan->nmissing = nmissing;
+}
+
+/*
+ * The plan for reading `version` messages for `reader`, built and kept
+ * with the reader; for an older version that is not registered, a plan
+ * that says so.
+ */
+static SevoPlan *
+sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
+{
+	SevoSchema *own = NULL;
+	SevoPlan   *plan;
+
+	if (dcase != SEVO_CASE_EXACT)
+		own = sevo_schema_by_version(reader->codec->name, version);
+
+	plan = sevo_cache_alloc(sizeof(SevoPlan));
+	plan->version = version;
+	plan->dcase = dcase;
+	if (dcase == SEVO_CASE_DOWNWARD && own == NULL)
+		plan->unregistered = true;
+	else
+		sevo_plan_layout(plan, reader, own);
 	plan->next = reader->plans;
 	reader->plans = plan;
 	return plan;

@@ -18,7 +18,7 @@
  *	  commit, and count no reply that carried an error.
  *	- Only a voting node acts as acceptor for leaders; a node that does not
  *	  vote yet grants only fences (a rejoining node's prepare and accept,
- *	  worker.c pw_try_recover), which are safe for any node to grant.
+ *	  worker_catchup.c pw_try_recover), which are safe for any node to grant.
  *	- Learning (paxos_learn, and the start of every accept) moves into the
  *	  log only what this acceptor accepted in the ballot of the leader that
  *	  says it is chosen.

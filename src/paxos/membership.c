@@ -12,7 +12,7 @@
  *
  * A node starts (and, after a wiped data directory, restarts) as a
  * non-voter: the worker turns it into a voter once it has heard from every
- * other member and caught up with the log (worker.c).
+ * other member and caught up with the log (worker_catchup.c).
  *
  *-------------------------------------------------------------------------
  */

@@ -4,7 +4,7 @@
  *	  The cluster_status view: what the worker last learned of each member.
  *
  * The worker publishes member status in shared memory after every status
- * round (worker.c); this only copies it out under the shared lock.  Without
+ * round (worker_catchup.c); this only copies it out under the shared lock.  Without
  * the worker (not preloaded) the node is a cluster of one and reports its
  * own applied slot.
  *

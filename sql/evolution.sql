@@ -36,6 +36,17 @@ SELECT v, schemaevo.decode_message(m, 'old') FROM evmsgs ORDER BY v;
 SELECT v, schemaevo.decode_message(m, 'mid') FROM evmsgs ORDER BY v;
 SELECT v, schemaevo.decode_message(m, 'new') FROM evmsgs ORDER BY v;
 
+-- one call site over runs of rows where the tenant, the message or the
+-- field repeats or changes (decode_field takes a repeated row's plan again)
+SELECT count(*) AS checked,
+       count(*) FILTER (WHERE schemaevo.decode_field(m, t, f) IS DISTINCT FROM d -> f) AS different
+  FROM (SELECT t, f, m, schemaevo.decode_message(m, t) AS d
+          FROM unnest(ARRAY['mid', 'mid', 'new', 'old', 'new', 'mid']) WITH ORDINALITY u(t, o),
+               unnest(ARRAY['id', 'kind', 'amount']) WITH ORDINALITY k(f, fo),
+               evmsgs, generate_series(1, 3) g
+         WHERE NOT (t = 'new' AND f = 'kind') AND NOT (t = 'old' AND f = 'amount')
+         ORDER BY o, fo, v, g) x;
+
 -- a newer message that lacks a reader field warns once per statement
 SET client_min_messages = warning;
 SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs, generate_series(1, 3) WHERE v = 3;

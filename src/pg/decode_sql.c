@@ -68,6 +68,7 @@ sevo_memo(FunctionCallInfo fcinfo)
 		memo->nfield_plans = 0;
 		memo->nplans = 0;
 		memo->next_plan = 0;
+		memo->last_plan = NULL;
 	}
 	return memo;
 }
@@ -137,6 +138,35 @@ sevo_read_header(bytea *payload, codec_header *hdr, bool noerror)
 	return false;
 }
 
+/* Counts a message read with `plan` by its case, as sevo_resolve does. */
+static inline void
+sevo_count_case(const SevoPlan *plan)
+{
+	switch (plan->dcase)
+	{
+		case SEVO_CASE_EXACT:
+			sevo_count(SEVO_STAT_EXACT);
+			break;
+		case SEVO_CASE_UPWARD:
+			sevo_count(SEVO_STAT_UPWARD);
+			break;
+		case SEVO_CASE_DOWNWARD:
+			sevo_count(SEVO_STAT_DOWNWARD);
+			break;
+	}
+}
+
+/*
+ * Whether a plan may be taken again without sevo_resolve: not one that
+ * warns (an upward read missing fields), so that its warning keeps its
+ * rate limit.
+ */
+static inline bool
+sevo_plan_memoisable(const SevoPlan *plan)
+{
+	return !(plan->dcase == SEVO_CASE_UPWARD && plan->nmissing > 0);
+}
+
 /* Whether two messages start with the same CODEC_HEADER_SIZE bytes. */
 static inline bool
 sevo_header_equal(const uint8 *a, const uint8 *b)
@@ -190,18 +220,7 @@ sevo_plan_for(FunctionCallInfo fcinfo, SevoSchema *reader, bytea *payload,
 				sevo_header_equal(pm->bytes, buf))
 			{
 				*hdr = pm->hdr;
-				switch (pm->plan->dcase)
-				{
-					case SEVO_CASE_EXACT:
-						sevo_count(SEVO_STAT_EXACT);
-						break;
-					case SEVO_CASE_UPWARD:
-						sevo_count(SEVO_STAT_UPWARD);
-						break;
-					case SEVO_CASE_DOWNWARD:
-						sevo_count(SEVO_STAT_DOWNWARD);
-						break;
-				}
+				sevo_count_case(pm->plan);
 				return pm->plan;
 			}
 		}
@@ -210,8 +229,7 @@ sevo_plan_for(FunctionCallInfo fcinfo, SevoSchema *reader, bytea *payload,
 	if (!sevo_read_header(payload, hdr, noerror))
 		return NULL;
 	plan = sevo_resolve(reader, hdr, tenant, tenantlen, noerror);
-	if (plan == NULL ||
-		(plan->dcase == SEVO_CASE_UPWARD && plan->nmissing > 0))
+	if (plan == NULL || !sevo_plan_memoisable(plan))
 		return plan;
 
 	/* sevo_resolve runs SPI, but only sevo_cache_check() resets the cache */
@@ -303,80 +321,137 @@ sevo_decode_with_schema(PG_FUNCTION_ARGS)
 }
 
 /*
+ * An argument as PG_GETARG_*_PP() returns it, without a function call for
+ * the plain (not compressed, not external) values that scan rows are.
+ */
+static inline struct varlena *
+sevo_arg_packed(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
+
+	if (unlikely(VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v)))
+		return pg_detoast_datum_packed(v);
+	return v;
+}
+
+/*
  * Locates field `field` (argument 2) of the payload for its tenant: fills
  * `value` and returns true, or returns false with *reader_field set when
  * the message's version lacks the field (the reader's default applies).
+ *
+ * A row with the tenant, the header bytes and the field name of the last
+ * row at this call site takes that row's plan and writer field as they
+ * are; only the field itself is read (and checked) again.
  */
 bool
 sevo_locate_field(FunctionCallInfo fcinfo, codec_value *value,
 				  const codec_field **reader_field)
 {
-	bytea	   *payload = PG_GETARG_BYTEA_PP(0);
-	text	   *tenant = PG_GETARG_TEXT_PP(1);
-	text	   *field = PG_GETARG_TEXT_PP(2);
+	bytea	   *payload = (bytea *) sevo_arg_packed(fcinfo, 0);
+	text	   *tenant = (text *) sevo_arg_packed(fcinfo, 1);
+	text	   *field = (text *) sevo_arg_packed(fcinfo, 2);
+	const uint8 *buf = (const uint8 *) VARDATA_ANY(payload);
+	size_t		len = VARSIZE_ANY_EXHDR(payload);
+	const char *tname = VARDATA_ANY(tenant);
+	int			tlen = VARSIZE_ANY_EXHDR(tenant);
 	const char *fname = VARDATA_ANY(field);
 	int			flen = VARSIZE_ANY_EXHDR(field);
-	SevoSchema *reader = sevo_reader_for_tenant(fcinfo, 1, false);
-	SevoCallMemo *memo = fcinfo->flinfo->fn_extra;
+	SevoCallMemo *memo;
 	codec_header hdr;
 	const SevoPlan *plan;
 	const codec_field *writer_field;
 	codec_error err;
-	int			i;
+	bool		same_tenant;
 
-	plan = sevo_plan_for(fcinfo, reader, payload, &hdr, VARDATA_ANY(tenant),
-						 VARSIZE_ANY_EXHDR(tenant), false);
+	sevo_cache_check();
 	memo = fcinfo->flinfo->fn_extra;
-
-	/* the field in the reader: looked up again when the name or reader changes */
-	if (memo->field_reader != reader || memo->fieldlen != flen ||
-		!sevo_bytes_equal(memo->field, fname, flen))
+	same_tenant = memo != NULL && memo->generation == sevo_cache_generation &&
+		memo->tenantlen == tlen && sevo_bytes_equal(memo->tenant, tname, tlen);
+	if (likely(same_tenant && memo->last_plan != NULL &&
+			   memo->reader == memo->last_reader &&
+			   memo->fieldlen == flen && sevo_bytes_equal(memo->field, fname, flen) &&
+			   memo->last_policy == sevo_version_mismatch &&
+			   len >= memo->last_hdr.var_offset && len <= CODEC_MAX_MESSAGE_SIZE &&
+			   sevo_header_equal(memo->last_bytes, buf)))
 	{
-		const codec_field *rf = codec_schema_field(reader->codec, fname, flen);
-
-		if (rf == NULL || rf->deprecated)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("field \"%.*s\" does not exist in schema \"%s\"",
-							flen, fname, reader->schema_id)));
-		if (flen > (int) sizeof(memo->field))
-			elog(ERROR, "field name too long");
-		memcpy(memo->field, fname, flen);
-		memo->fieldlen = flen;
-		memo->reader_field = rf;
-		memo->field_reader = reader;
-		memo->nfield_plans = 0;
+		plan = memo->last_plan;
+		hdr = memo->last_hdr;
+		writer_field = memo->last_writer_field;
+		sevo_count_case(plan);
 	}
-
-	/* and in the plan's writer, for each plan of the scan */
-	for (i = 0; i < memo->nfield_plans; i++)
-		if (memo->field_plans[i].plan == plan)
-			break;
-	if (i == memo->nfield_plans)
+	else
 	{
-		const codec_field *wf = plan->proj == NULL
-			? &plan->writer->root.fields[memo->reader_field->ordinal]
-			: codec_schema_field(plan->writer, fname, flen);
+		SevoSchema *reader = sevo_reader_for_tenant(fcinfo, 1, false);
+		int			i;
 
-		/* a field the writer deprecated is missing: the reader's default */
-		if (wf && wf->deprecated)
-			wf = NULL;
-		if (i == SEVO_MEMO_PLANS)
-			i = 0;
-		else
-			memo->nfield_plans++;
-		memo->field_plans[i].plan = plan;
-		memo->field_plans[i].writer_field = wf;
+		plan = sevo_plan_for(fcinfo, reader, payload, &hdr, tname, tlen, false);
+		memo = fcinfo->flinfo->fn_extra;
+		memo->last_plan = NULL;
+
+		/* the field in the reader: looked up again when the name or reader changes */
+		if (memo->field_reader != reader || memo->fieldlen != flen ||
+			!sevo_bytes_equal(memo->field, fname, flen))
+		{
+			const codec_field *rf = codec_schema_field(reader->codec, fname, flen);
+
+			if (rf == NULL || rf->deprecated)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("field \"%.*s\" does not exist in schema \"%s\"",
+								flen, fname, reader->schema_id)));
+			if (flen > (int) sizeof(memo->field))
+				elog(ERROR, "field name too long");
+			memcpy(memo->field, fname, flen);
+			memo->fieldlen = flen;
+			memo->reader_field = rf;
+			memo->field_reader = reader;
+			memo->nfield_plans = 0;
+		}
+
+		/* and in the plan's writer, for each plan of the scan */
+		for (i = 0; i < memo->nfield_plans; i++)
+			if (memo->field_plans[i].plan == plan)
+				break;
+		if (i == memo->nfield_plans)
+		{
+			const codec_field *wf = plan->proj == NULL
+				? &plan->writer->root.fields[memo->reader_field->ordinal]
+				: codec_schema_field(plan->writer, fname, flen);
+
+			/* a field the writer deprecated is missing: the reader's default */
+			if (wf && wf->deprecated)
+				wf = NULL;
+			if (i == SEVO_MEMO_PLANS)
+				i = 0;
+			else
+				memo->nfield_plans++;
+			memo->field_plans[i].plan = plan;
+			memo->field_plans[i].writer_field = wf;
+		}
+		writer_field = memo->field_plans[i].writer_field;
+
+		/*
+		 * For the next row, when its tenant is this one: not while the
+		 * tenant changes from row to row (a scan of many tenants would only
+		 * pay for the copy).
+		 */
+		if (same_tenant && sevo_plan_memoisable(plan) &&
+			memo->reader == reader && len >= CODEC_HEADER_SIZE)
+		{
+			memo->last_plan = plan;
+			memo->last_reader = reader;
+			memo->last_policy = sevo_version_mismatch;
+			memcpy(memo->last_bytes, buf, CODEC_HEADER_SIZE);
+			memo->last_hdr = hdr;
+			memo->last_writer_field = writer_field;
+		}
 	}
-	writer_field = memo->field_plans[i].writer_field;
 
 	*reader_field = memo->reader_field;
 	if (writer_field == NULL)
 		return false;
 	if (codec_read_field_hdr(plan->writer, plan->mode, writer_field,
-							 (const uint8 *) VARDATA_ANY(payload),
-							 VARSIZE_ANY_EXHDR(payload), &hdr, value,
-							 &err) != CODEC_OK)
+							 buf, len, &hdr, value, &err) != CODEC_OK)
 	{
 		sevo_count(SEVO_STAT_MALFORMED);
 		sevo_report_codec_error(ERROR, &err, "message");

@@ -51,6 +51,18 @@ typedef struct SevoCallMemo
 		const SevoPlan *plan;
 		const codec_field *writer_field;	/* NULL: the message lacks it */
 	}			field_plans[SEVO_MEMO_PLANS];
+
+	/*
+	 * The last row of a decode_field_* call site, taken again without a
+	 * lookup by a row with the same reader, header bytes and field name
+	 * (sevo_locate_field): what a scan sees row after row.
+	 */
+	const SevoPlan *last_plan;	/* NULL: none */
+	const SevoSchema *last_reader;
+	int			last_policy;
+	uint8		last_bytes[CODEC_HEADER_SIZE];
+	codec_header last_hdr;
+	const codec_field *last_writer_field;
 } SevoCallMemo;
 
 extern SevoSchema *sevo_reader_for_tenant(FunctionCallInfo fcinfo, int argno,

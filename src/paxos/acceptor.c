@@ -197,6 +197,16 @@ paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value, int64 chosen_throu
 	applied = DatumGetInt64(paxos_rows_get(node, 2, &isnull));
 	chosen = paxos_rows_fetch_int8(&r, log, slot);
 	ok = promised <= ballot && !chosen;
+	if (ok && paxos_rows_fetch_int8(&r, slots, slot) && !paxos_rows_lock(&r, slots))
+	{
+		/*
+		 * Accepted before, and dropped since our snapshot: only the apply
+		 * step drops acceptances, of slots it applied, so this one is
+		 * chosen.
+		 */
+		ok = false;
+		chosen = true;
+	}
 	if (ok && promised < ballot)
 		paxos_rows_update(&r, state, (Datum[]) {BoolGetDatum(true), Int64GetDatum(ballot)},
 						  (bool[]) {false, false});
@@ -206,7 +216,7 @@ paxos_acceptor_accept(int64 ballot, int64 slot, Jsonb *value, int64 chosen_throu
 		bool		nulls[3] = {false, false, false};
 
 		/* a slot accepted before, in a lower ballot, takes the new value */
-		if (paxos_rows_fetch_int8(&r, slots, slot))
+		if (!TTS_EMPTY(slots->found))
 			paxos_rows_update(&r, slots, values, nulls);
 		else
 			paxos_rows_insert(&r, slots, values, nulls);

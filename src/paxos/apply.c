@@ -705,7 +705,8 @@ paxos_record_applied(int64 slot, Jsonb *outcomes)
 		after = DatumGetInt64(paxos_rows_get(slots, 1, &isnull));
 		if (after > slot)
 			break;
-		paxos_rows_delete(&r, slots);
+		/* an acceptance taken again meanwhile is dropped by the next apply */
+		(void) paxos_rows_delete_unless_changed(&r, slots);
 	}
 
 	if (paxos_rows_fetch_after(&r, log, slot))

@@ -310,17 +310,36 @@ paxos_rows_lock(PaxosRows *r, PaxosTable *t)
 	return false;				/* keep the compiler quiet */
 }
 
-/* Deletes the row the last fetch from `t` found. */
-void
-paxos_rows_delete(PaxosRows *r, PaxosTable *t)
+/*
+ * Deletes the row the last fetch from `t` found, unless another transaction
+ * updated or deleted it since the batch's snapshot (one still in progress
+ * is waited for); returns whether it did.  The apply step drops
+ * acceptances this way: an acceptor may take a slot again, in a higher
+ * ballot, while the slot is being applied, and that newer acceptance is
+ * left for the next apply to drop.  No triggers: only for tables that have
+ * none.
+ */
+bool
+paxos_rows_delete_unless_changed(PaxosRows *r, PaxosTable *t)
 {
-	EPQState	epq;
+	TM_FailureData tmfd;
+	TM_Result	result;
 
-	Assert(!TTS_EMPTY(t->found) && t->rri != NULL);
-	EvalPlanQualInit(&epq, r->estate, NULL, NIL, -1);
-	ExecSimpleRelationDelete(t->rri, r->estate, &epq, t->found);
-	EvalPlanQualEnd(&epq);
-	ResetPerTupleExprContext(r->estate);
+	Assert(!TTS_EMPTY(t->found) && t->rri != NULL && t->rel->trigdesc == NULL);
+	result = table_tuple_delete(t->rel, &t->found->tts_tid, r->estate->es_output_cid,
+								r->snapshot, InvalidSnapshot, true, &tmfd, false);
+	switch (result)
+	{
+		case TM_Ok:
+			return true;
+		case TM_Updated:
+		case TM_Deleted:
+			return false;
+		default:
+			elog(ERROR, "schemaevo: unexpected result %d deleting a row of %s",
+				 (int) result, RelationGetRelationName(t->rel));
+	}
+	return false;				/* keep the compiler quiet */
 }
 
 /*

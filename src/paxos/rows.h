@@ -22,7 +22,9 @@
  * Lookups read the latest committed state plus this transaction's writes
  * up to paxos_rows_begin(); they do not see rows written through the same
  * PaxosRows, so callers keep what they wrote themselves.  Only one applier
- * runs at a time (node_state is locked), so nothing changes under it.
+ * runs at a time (node_state is locked), so nothing changes under it but
+ * acceptor_slots, which the acceptor writes (see
+ * paxos_rows_delete_unless_changed).
  *
  *-------------------------------------------------------------------------
  */
@@ -68,7 +70,7 @@ extern bool paxos_rows_insert_if_absent(PaxosRows *r, PaxosTable *t, Datum *valu
 										bool *nulls);
 extern void paxos_rows_update(PaxosRows *r, PaxosTable *t, Datum *values, bool *nulls);
 extern bool paxos_rows_lock(PaxosRows *r, PaxosTable *t);
-extern void paxos_rows_delete(PaxosRows *r, PaxosTable *t);
+extern bool paxos_rows_delete_unless_changed(PaxosRows *r, PaxosTable *t);
 extern void paxos_rows_end(PaxosRows *r);
 
 #endif							/* PAXOS_ROWS_H */

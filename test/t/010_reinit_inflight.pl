@@ -22,15 +22,20 @@ my $slot = applied_slot($n1);
 my $next = $slot + 1;
 my $digest = $n1->safe_psql('postgres', 'SELECT digest FROM schemaevo.cluster_self');
 
-# a value accepted by n1 and n2 at their current promise, for the next
-# slot, as a leader would have sent it just before dying
+# a value accepted by n1 and n2 for the next slot, as a leader of a
+# higher ballot would have sent it just before dying.  Not in the ballot
+# they promised: that is n1's own, and n1's worker, still leading it, may
+# fill the slot with a no-op in it (a repair) before init_cluster runs; a
+# leader never proposes two values in one ballot, so only this test could
+# make it.  Above their promise, n1's next proposal is refused and its
+# phase 1 finds the value.
 my $value = '{"proposed_by": "crafted", "proposed_at": "2026-01-01 00:00:00+00", "commands": []}';
 for my $node ($n1, $n2)
 {
 	my $r = $node->safe_psql('postgres', qq{
 SELECT r->>'ok'
   FROM schemaevo.acceptor_state a,
-       schemaevo.paxos_accept('$digest', a.promised, $next, '$value', false, 0) r});
+       schemaevo.paxos_accept('$digest', a.promised + 256, $next, '$value', false, 0) r});
 	is($r, 'true', $node->name . " accepted the value for slot $next");
 }
 

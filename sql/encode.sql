@@ -41,3 +41,30 @@ SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00
 SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "r": {"q": 500}}', 'enc@1');
 SELECT schemaevo.encode_message('{"i": null, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z"}', 'enc@1');
 SELECT schemaevo.encode_message('{"i": 1, "d": 1, "f": 1, "t": "2000-01-01T00:00:00Z", "zzz": 1}', 'enc@1');
+
+-- a quoted text is cut at a character boundary: the message stays valid
+-- UTF-8 (convert_to would refuse a cut character), and so does a quoted
+-- schema text
+SELECT schemaevo.register_schema('{"name": "enc_utf8", "fields": [{"name": "t", "type": "timestamp"}]}');
+SET client_min_messages = notice;
+DO $$
+DECLARE
+    msg text;
+    state text;
+BEGIN
+    PERFORM schemaevo.encode_message(jsonb_build_object('t', 'a' || repeat(U&'\00e9', 30)), 'enc_utf8@1');
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+    RAISE NOTICE '%: % (% bytes)', state, msg, length(convert_to(msg, 'UTF8'));
+END $$;
+DO $$
+DECLARE
+    msg text;
+    state text;
+BEGIN
+    PERFORM schemaevo.register_schema('{"name": "u", "fields": [{"name": "a", "type": "a' || repeat(U&'\00e9', 40) || '"}]}');
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+    RAISE NOTICE '%: % (% bytes)', state, msg, length(convert_to(msg, 'UTF8'));
+END $$;
+SET client_min_messages = warning;

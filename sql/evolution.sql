@@ -111,3 +111,12 @@ SELECT schemaevo.decode_message(m, 'depv1') AS whole,
        schemaevo.decode_field(m, 'depv1', 'flag') AS flag,
        schemaevo.decode_field_bool(m, 'depv1', 'flag') AS flag_bool
   FROM (SELECT schemaevo.encode_message('{"id": 4, "extra": 2}', 'dep@2') AS m) x;
+
+-- a version whose every field is deprecated decodes to an empty object,
+-- whole, through a tenant, and with try_
+SELECT schemaevo.register_schema('{"name": "alldep", "fields": [{"name": "a", "type": "int32", "deprecated": true}]}');
+CALL schemaevo.promote_schema('alldep', 'alldep@1');
+SELECT schemaevo.decode_with_schema(m, 'alldep@1') AS with_schema,
+       schemaevo.decode_message(m, 'alldep') AS through_tenant,
+       schemaevo.try_decode_message(m, 'alldep') AS try
+  FROM (SELECT schemaevo.encode_message('{}', 'alldep@1') AS m) x;

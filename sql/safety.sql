@@ -90,6 +90,37 @@ SELECT total_bytes > 40 * 1024 AS grown
   FROM pg_backend_memory_contexts WHERE name = 'schemaevo tenants';
 SET schemaevo.tenant_cache_size = 8;
 
+-- the message version is the payload's own: a scan of messages showing a
+-- new unregistered version on every row keeps the backend's cache bounded
+-- (a few plans, then one shared per direction), and decodes them all alike
+SELECT schemaevo.register_schema('{"name": "manyv", "fields": [{"name": "a", "type": "int32"}]}');
+SELECT schemaevo.register_schema('{"name": "manyv", "version": 9000, "fields": [{"name": "a", "type": "int32"}]}');
+CALL schemaevo.promote_schema('manyv_low', 'manyv@1');
+CALL schemaevo.promote_schema('manyv_high', 'manyv@9000');
+-- versions 2 .. 4001 (u32 little-endian at bytes 8 - 11), none registered
+CREATE TABLE manyv AS
+  SELECT i, set_byte(set_byte(schemaevo.encode_message('{"a": 5}', 'manyv@1'), 8, i & 255), 9, i >> 8) AS m
+    FROM generate_series(2, 4001) i;
+SELECT count(DISTINCT schemaevo.message_version(m)) AS versions FROM manyv;
+SET schemaevo.version_mismatch = 'auto';
+SELECT schemaevo.decode_message(m, 'manyv_low') AS newer, count(*) FROM manyv GROUP BY 1;
+SELECT count(*) FILTER (WHERE d IS NULL) AS older_refused, count(*)
+  FROM (SELECT schemaevo.try_decode_message(m, 'manyv_high') AS d FROM manyv) s;
+SELECT schemaevo.decode_message(m, 'manyv_high') FROM manyv WHERE i = 4001;
+SELECT total_bytes < 65536 AS cache_bounded
+  FROM pg_backend_memory_contexts WHERE name = 'schemaevo cache';
+RESET schemaevo.version_mismatch;
+DROP TABLE manyv;
+
+-- a cache set-up that fails (the extension's schema renamed under a
+-- session) leaves nothing half-made: decoding works again once it is back
+SELECT schemaevo.decode_message(schemaevo.encode_message('{"a": 5}', 'manyv@1'), 'manyv_low');
+ALTER SCHEMA schemaevo RENAME TO schemaevo_moved;
+ANALYZE schemaevo_moved.active_schemas;     -- an invalidation: the cache is rebuilt
+SELECT schemaevo_moved.decode_message(schemaevo_moved.encode_message('{"a": 5}', 'manyv@1'), 'manyv_low');
+ALTER SCHEMA schemaevo_moved RENAME TO schemaevo;
+SELECT schemaevo.decode_message(schemaevo.encode_message('{"a": 5}', 'manyv@1'), 'manyv_low');
+
 -- only a UTF8 database can hold the extension: message strings are UTF-8
 \set regress_db :DBNAME
 CREATE DATABASE sevo_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;

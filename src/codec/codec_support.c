@@ -5,8 +5,8 @@
  *
  * Invariants:
  *	- codec_fail() never allocates and always NUL-terminates path and
- *	  message, truncating long texts, so it is safe on the decoder's
- *	  allocation-free paths.
+ *	  message, truncating long texts at a character boundary (both are
+ *	  valid UTF-8), so it is safe on the decoder's allocation-free paths.
  *	- A codec_strbuf that failed to grow stays failed; later appends are
  *	  no-ops and codec_sb_finish() returns NULL, so callers check once.
  *
@@ -66,6 +66,53 @@ codec_path_render(const codec_path *p, char *out, size_t outlen)
 	}
 }
 
+/* The length of the UTF-8 sequence lead byte `c` starts; 0 if none. */
+static size_t
+utf8_sequence_length(uint8_t c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c < 0xC2)
+		return 0;				/* a continuation byte, or overlong */
+	if (c < 0xE0)
+		return 2;
+	if (c < 0xF0)
+		return 3;
+	if (c < 0xF5)
+		return 4;
+	return 0;
+}
+
+/*
+ * Drops from `s` every byte that is not part of a well-formed UTF-8
+ * character.  Texts are quoted in messages at a byte count (a "%.40s", the
+ * size of path and message), which can cut a character short, and a
+ * message reaches clients as text that must be valid.
+ */
+static void
+utf8_repair(char *s)
+{
+	size_t		len = strlen(s);
+	size_t		i = 0;
+	size_t		j = 0;
+
+	while (i < len)
+	{
+		size_t		n = utf8_sequence_length((uint8_t) s[i]);
+
+		if (n > 0 && n <= len - i &&
+			codec_utf8_valid((const uint8_t *) s + i, n))
+		{
+			memmove(s + j, s + i, n);
+			j += n;
+			i += n;
+		}
+		else
+			i++;
+	}
+	s[j] = '\0';
+}
+
 int
 codec_vfail(codec_error *err, codec_errcode code, size_t offset,
 			const codec_path *path, const char *fmt, va_list ap)
@@ -76,6 +123,8 @@ codec_vfail(codec_error *err, codec_errcode code, size_t offset,
 	err->offset = offset;
 	codec_path_render(path, err->path, sizeof(err->path));
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	utf8_repair(err->path);
+	utf8_repair(err->message);
 	return code;
 }
 

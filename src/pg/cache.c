@@ -212,28 +212,56 @@ sevo_cache_reset(void)
 	sevo_cache_generation++;
 }
 
+/* schemaevo.`relname`, which must exist */
+static Oid
+sevo_registry_relid(const char *relname, Oid nsp)
+{
+	Oid			relid = get_relname_relid(relname, nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"schemaevo.%s\" does not exist", relname),
+				 errhint("The extension schemaevo may have been dropped or altered; run CREATE EXTENSION schemaevo.")));
+	return relid;
+}
+
+/*
+ * Sets the cache up.  What can fail (the lookups: a session may run while
+ * the extension is dropped or its schema renamed) runs first, and the
+ * hash table, whose presence says the cache is set up, is published last:
+ * an error leaves no half-made cache for the next call to trust.
+ */
 static void
 sevo_cache_init(void)
 {
 	HASHCTL		ctl;
+	HTAB	   *htab;
 	Oid			nsp;
+	Oid			schemas_relid;
+	Oid			active_relid;
+	Oid			changed_relid;
+
+	nsp = get_namespace_oid("schemaevo", false);
+	schemas_relid = sevo_registry_relid("schemas", nsp);
+	active_relid = sevo_registry_relid("active_schemas", nsp);
+	changed_relid = sevo_registry_relid("registry_changed", nsp);
 
 	if (sevo_cache_cxt == NULL)
 		sevo_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
 											   "schemaevo cache",
 											   ALLOCSET_DEFAULT_SIZES);
-
 	ctl.keysize = sizeof(((SevoSchema *) NULL)->schema_id);
 	ctl.entrysize = sizeof(SevoSchema);
 	ctl.hcxt = sevo_cache_cxt;
-	sevo_schema_htab = hash_create("schemaevo schemas", 64, &ctl,
-								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	htab = hash_create("schemaevo schemas", 64, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	sevo_tenant_map_create();
 
-	nsp = get_namespace_oid("schemaevo", false);
-	sevo_schemas_relid = get_relname_relid("schemas", nsp);
-	sevo_active_relid = get_relname_relid("active_schemas", nsp);
-	sevo_changed_relid = get_relname_relid("registry_changed", nsp);
+	sevo_schemas_relid = schemas_relid;
+	sevo_active_relid = active_relid;
+	sevo_changed_relid = changed_relid;
+	sevo_schema_htab = htab;
 }
 
 /*
@@ -310,6 +338,8 @@ sevo_schema_load(const char *schema_id)
 		entry->version = (uint32) version;
 		entry->codec = compiled;
 		entry->plans = NULL;
+		entry->nunregistered = 0;
+		entry->beyond[0] = entry->beyond[1] = NULL;
 		entry->tenant_map_id = 0;
 		entry->tenant_map_index = 0;
 	}

@@ -386,7 +386,9 @@ sevo_visit_begin_record(void *ctx, uint32_t nfields)
 	SevoJsonbFrame *f = sevo_builder_open(b, jv);
 
 	f->cap = Min(Max(nfields, 1), CODEC_MAX_FIELDS);
-	if (is_root && b->root_order != NULL && b->root_nkeys == nfields)
+	/* a record of no live fields has no order to fill (cap is 1, not 0) */
+	if (is_root && b->root_order != NULL && b->root_nkeys == nfields &&
+		nfields > 0)
 		f->order = b->root_order;
 	jv->type = jbvObject;
 	jv->val.object.nPairs = 0;

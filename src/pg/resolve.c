@@ -174,6 +174,15 @@ sevo_plan_layout(SevoPlan *plan, SevoSchema *reader, SevoSchema *own)
 }
 
 /*
+ * Plans kept per reader for message versions that are not registered.  The
+ * version is the message's own header field, so corrupt or hostile data can
+ * show a new one on every row: beyond this many, such versions share one
+ * plan per direction (all of them read alike: a newer one through the
+ * reader's map, an older one refused), and the cache stays bounded.
+ */
+#define SEVO_MAX_UNREGISTERED_PLANS 16
+
+/*
  * The plan for reading `version` messages for `reader`, built and kept
  * with the reader; for an older version that is not registered, a plan
  * that says so.
@@ -183,9 +192,17 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
 {
 	SevoSchema *own = NULL;
 	SevoPlan   *plan;
+	SevoPlan  **beyond = NULL;
 
 	if (dcase != SEVO_CASE_EXACT)
 		own = sevo_schema_by_version(reader->codec->name, version);
+	if (own == NULL && dcase != SEVO_CASE_EXACT &&
+		reader->nunregistered >= SEVO_MAX_UNREGISTERED_PLANS)
+	{
+		beyond = &reader->beyond[dcase == SEVO_CASE_UPWARD ? 0 : 1];
+		if (*beyond != NULL)
+			return *beyond;
+	}
 
 	plan = sevo_cache_alloc(sizeof(SevoPlan));
 	plan->version = version;
@@ -194,6 +211,15 @@ sevo_plan_build(SevoSchema *reader, uint32 version, SevoDecodeCase dcase)
 		plan->unregistered = true;
 	else
 		sevo_plan_layout(plan, reader, own);
+	if (beyond != NULL)
+	{
+		/* not in reader->plans: found again only through `beyond` */
+		plan->version = 0;
+		*beyond = plan;
+		return plan;
+	}
+	if (own == NULL && dcase != SEVO_CASE_EXACT)
+		reader->nunregistered++;
 	plan->next = reader->plans;
 	reader->plans = plan;
 	return plan;

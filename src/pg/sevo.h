@@ -71,6 +71,9 @@ struct SevoSchema
 	uint32		version;
 	codec_schema *codec;
 	SevoPlan   *plans;			/* per message version, built on demand */
+	uint32		nunregistered;	/* of them, for versions not registered */
+	SevoPlan   *beyond[2];		/* shared by further unregistered versions:
+								 * [0] newer, [1] older (resolve.c) */
 	uint64		tenant_map_id;	/* tenant map tenant_map_index is valid in */
 	uint16		tenant_map_index;	/* this reader's index there (cache.c) */
 };

@@ -428,6 +428,41 @@ test_projection_build(void)
 	codec_schema_free(v1b);
 }
 
+/*
+ * A text quoted in a message is cut at a byte count (64 for a schema's);
+ * the cut must fall between characters, as messages reach SQL clients as
+ * text.  Here byte 64 of each quoted text falls inside a character.
+ */
+static void
+test_error_text_is_utf8(void)
+{
+	static const char *const shapes[] = {
+		"{\"name\":\"s\",\"fields\":[{\"name\":\"x\",\"type\":\"a%s\"}]}",
+		"{\"name\":\"s\",\"a%s\":1,\"fields\":[{\"name\":\"x\",\"type\":\"int8\"}]}",
+	};
+	static const char *const expected[] = {"unknown type \"a", "unknown key \"a"};
+	char		text[81] = "";
+	char		json[256];
+	int			i;
+
+	for (i = 0; i < 40; i++)
+		strcat(text, "\xc3\xa9");	/* U+00E9, two bytes */
+	for (i = 0; i < 2; i++)
+	{
+		codec_schema *s = NULL;
+		codec_error err;
+		size_t		prefix = strlen(expected[i]);
+
+		snprintf(json, sizeof(json), shapes[i], text);
+		CHECK_INT(codec_schema_parse(json, strlen(json), &s, &err), CODEC_ERR_SCHEMA);
+		CHECK(codec_utf8_valid((const uint8_t *) err.message, strlen(err.message)));
+		/* "a" and 31 whole characters (63 bytes) are kept, then the quote */
+		CHECK(strncmp(err.message, expected[i], prefix) == 0);
+		CHECK_INT(strlen(err.message), prefix + 62 + 1);
+		CHECK(strncmp(err.message + prefix, text, 62) == 0);
+	}
+}
+
 const unit_test schema_tests[] = {
 	{"schema_design_layout", test_design_layout},
 	{"schema_fnv", test_fnv},
@@ -436,6 +471,7 @@ const unit_test schema_tests[] = {
 	{"schema_canonical_defaults", test_canonical_defaults},
 	{"schema_empty_bytes_default", test_empty_bytes_default},
 	{"schema_errors", test_schema_errors},
+	{"schema_error_text_is_utf8", test_error_text_is_utf8},
 	{"schema_limits", test_schema_limits},
 	{"schema_append_compatible", test_append_compatible},
 	{"schema_projection_build", test_projection_build},

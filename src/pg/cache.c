@@ -424,7 +424,9 @@ sevo_tenant_lookup_spi(const char *tenant, int len)
  * is what the SPI query would do at a fraction of its cost (no parse, plan
  * or executor start per miss); SPI when the table has row-level security,
  * no primary key, or the caller may not read it (so that the error is
- * SPI's).
+ * SPI's).  The locks are kept to the end of the transaction, as a query's
+ * would be: a DROP or ALTER of the table waits for the scan, not the other
+ * way round.
  */
 static char *
 sevo_tenant_lookup(const char *tenant, int len)
@@ -450,7 +452,7 @@ sevo_tenant_lookup(const char *tenant, int len)
 	if (rel->rd_rel->relrowsecurity || !OidIsValid(pkey) ||
 		tenant_att == InvalidAttrNumber || schema_att == InvalidAttrNumber)
 	{
-		table_close(rel, AccessShareLock);
+		table_close(rel, NoLock);
 		return sevo_tenant_lookup_spi(tenant, len);
 	}
 	idx = index_open(pkey, AccessShareLock);
@@ -458,11 +460,11 @@ sevo_tenant_lookup(const char *tenant, int len)
 	if (idx->rd_index->indnkeyatts != 1 ||
 		idx->rd_index->indkey.values[0] != tenant_att)
 	{
-		index_close(idx, AccessShareLock);
-		table_close(rel, AccessShareLock);
+		index_close(idx, NoLock);
+		table_close(rel, NoLock);
 		return sevo_tenant_lookup_spi(tenant, len);
 	}
-	index_close(idx, AccessShareLock);
+	index_close(idx, NoLock);
 
 	arg = cstring_to_text_with_len(tenant, len);
 	ScanKeyEntryInitialize(&key, 0, tenant_att, BTEqualStrategyNumber,
@@ -483,7 +485,7 @@ sevo_tenant_lookup(const char *tenant, int len)
 			result = TextDatumGetCString(d);
 	}
 	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
 	pfree(arg);
 	return result;
 }

@@ -1,11 +1,12 @@
 # bench/etcd.sh: a 3-member etcd cluster on loopback beside the consensus
 # part's PostgreSQL cluster, as the separate coordination service schemaevo
-# is compared with (sourced by bench/run; uses its BASE, PORT, RES, log,
-# record).  Each member fsyncs its write-ahead log before it acknowledges,
-# etcd's only mode (--unsafe-no-fsync is left off), like the acceptors'
-# synchronous_commit = on.  Needs Debian's etcd-server, etcd-client and
-# python3-grpcio (scripts/install-deps --bench); without them the part
-# runs without the comparison and says so.
+# is compared with (sourced by bench/run; uses its BASE, PORT, SUITE_DIR,
+# PGB_SECONDS, log, record and proc_ticks).  Each member fsyncs its
+# write-ahead log before it acknowledges, etcd's default (--unsafe-no-fsync
+# is left off), like the acceptors' synchronous_commit = on.  Needs
+# Debian's etcd-server, etcd-client and python3-grpcio
+# (scripts/install-deps --bench); without them the part runs without the
+# comparison and says so.
 
 ETCD_PIDS=()
 ETCD_LEADER=
@@ -57,26 +58,15 @@ etcd_stop() {
     ETCD_PIDS=()
 }
 
-# CPU ticks used so far by the three etcd processes
-etcd_cpu_ticks() {
-    local p f t=0
-    for p in "${ETCD_PIDS[@]}"; do
-        f=$(sed 's/.*) //' "/proc/$p/stat") || return 1
-        set -- $f
-        t=$((t + ${12} + ${13}))
-    done
-    echo "$t"
-}
-
 # etcd_run NAME ROUND CLIENTS: puts to the leader for PGB_SECONDS, recorded
 # as NAME.tps, .p50_ms, .p99_ms, .client_cpu_ms_per_tx (the Python load
 # generator's own CPU) and .cluster_cpu_ms_per_tx (the three members')
 etcd_run() {
     local name=$1 round=$2 clients=$3 c0 c1 out
-    c0=$(etcd_cpu_ticks)
+    c0=$(proc_ticks "${ETCD_PIDS[@]}")
     out=$("$SUITE_DIR/etcd-load" "$ETCD_LEADER" "$clients" "$PGB_SECONDS") || {
         echo "bench/run: etcd-load $name failed" >&2; exit 1; }
-    c1=$(etcd_cpu_ticks)
+    c1=$(proc_ticks "${ETCD_PIDS[@]}")
     set -- $out
     record "$name.tps" "$round" "$2"
     record "$name.p50_ms" "$round" "$3"

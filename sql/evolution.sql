@@ -50,6 +50,13 @@ SELECT count(*) AS checked,
 -- a newer message that lacks a reader field warns once per statement
 SET client_min_messages = warning;
 SELECT schemaevo.decode_message(m, 'mid') FROM evmsgs, generate_series(1, 3) WHERE v = 3;
+-- ... for up to 64 tenants, then once that the rest are not reported
+SELECT array_agg('w' || i)::text AS wide FROM generate_series(1, 66) i \gset
+CALL schemaevo.promote_schema(:'wide'::text[], 'evt@2');
+\set VERBOSITY terse
+SELECT count(schemaevo.decode_message(m, 'w' || i))
+  FROM evmsgs, generate_series(1, 66) i WHERE v = 3;
+\set VERBOSITY default
 
 -- upward: only newer (or equal) messages
 SET schemaevo.version_mismatch = upward;

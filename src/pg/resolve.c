@@ -239,12 +239,21 @@ sevo_warn_missing(SevoSchema *reader, const SevoPlan *plan,
 		sevo_warned_stmt = stmt;
 		sevo_warned_generation = sevo_cache_generation;
 	}
-	for (i = 0; i < sevo_nwarned; i++)
+	for (i = 0; i < Min(sevo_nwarned, SEVO_MAX_WARNED); i++)
 		if (sevo_warned[i].tenant_hash == h && sevo_warned[i].reader == reader &&
 			sevo_warned[i].version == plan->version)
 			return;
-	if (sevo_nwarned == SEVO_MAX_WARNED)
+	if (sevo_nwarned >= SEVO_MAX_WARNED)
+	{
+		/* say once that the list is full, so that silence is not misread */
+		if (sevo_nwarned++ == SEVO_MAX_WARNED)
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("further messages lacking fields of their reader schema are not reported in this statement"),
+					 errdetail("Only the first %d combinations of tenant, reader schema and message version are reported per statement.",
+							   SEVO_MAX_WARNED)));
 		return;
+	}
 	sevo_warned[sevo_nwarned].tenant_hash = h;
 	sevo_warned[sevo_nwarned].reader = reader;
 	sevo_warned[sevo_nwarned].version = plan->version;

@@ -34,3 +34,32 @@ SELECT schemaevo.decode_message(set_byte(set_byte(set_byte(m, 17, 255), 18, 255)
 SELECT schemaevo.decode_field(set_byte(m, 41, 255), 'lim', 's') FROM limmsg;
 -- encoding stops at the same array limit only when reached; small arrays pass
 SELECT length(schemaevo.encode_message(jsonb_build_object('xs', (SELECT jsonb_agg(i) FROM generate_series(1, 10000) i), 's', ''), 'arr@1'));
+
+-- a chosen entry must always apply, or every node stops at its slot: the
+-- apply step refuses what would fail to be written, with an outcome
+-- the version after 2147483647
+SELECT schemaevo.register_schema('{"name": "lastv", "version": 2147483647, "fields": [{"name": "a", "type": "int8"}]}');
+SELECT schemaevo.register_schema('{"name": "lastv", "fields": [{"name": "a", "type": "int8"}, {"name": "b", "type": "int8"}]}');
+-- tenant ids: 1024 bytes (incompressible) are fine, 1025 are refused
+SELECT string_agg(md5(i::text), '') AS t1024 FROM generate_series(1, 32) i \gset
+CALL schemaevo.promote_schema(:'t1024', 'lastv@2147483647');
+CALL schemaevo.promote_schema(:'t1024' || 'x', 'lastv@2147483647');
+CALL schemaevo.promote_schema(ARRAY['ok', :'t1024' || 'x'], 'lastv@2147483647');
+SELECT length(tenant_id) FROM schemaevo.active_schemas WHERE schema_id = 'lastv@2147483647';
+-- a command that skipped that check (one forwarded by a peer) is refused
+-- by the apply step; the log goes on
+INSERT INTO schemaevo.forwarded VALUES ('limits-long-tenant',
+  jsonb_build_object('op', 'promote', 'tenants', jsonb_build_array(:'t1024' || 'x'),
+                     'schema_id', 'lastv@2147483647', 'request_id', 'limits-long-tenant',
+                     'origin', 'test'), now());
+DO $$
+BEGIN
+  FOR i IN 1 .. 600 LOOP
+    EXIT WHEN EXISTS (SELECT FROM schemaevo.requests WHERE request_id = 'limits-long-tenant');
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END
+$$;
+SELECT outcome FROM schemaevo.requests WHERE request_id = 'limits-long-tenant';
+CALL schemaevo.promote_schema('after', 'lastv@2147483647');
+SELECT tenant_id FROM schemaevo.active_schemas WHERE tenant_id = 'after';

@@ -37,6 +37,7 @@
 #include "utils/timestamp.h"
 
 #include "apply.h"
+#include "paxos.h"
 #include "query.h"
 #include "rows.h"
 
@@ -197,7 +198,7 @@ paxos_shown_len(const char *id)
 static Jsonb *
 paxos_apply_register(const PaxosEntry *e)
 {
-	static PaxosQuery next_version = ENTRY_QUERY("SELECT coalesce(($1->>'version')::int, max(version) + 1, 1), "
+	static PaxosQuery next_version = ENTRY_QUERY("SELECT coalesce(($1->>'version')::bigint, max(version)::bigint + 1, 1), "
 					   "       coalesce(bool_or(version = ($1->>'version')::int), false) "
 					   "  FROM schemaevo.schemas WHERE name = $1->>'name'");
 	static PaxosQuery same_name_hash = ENTRY_QUERY("SELECT name FROM schemaevo.schemas "
@@ -238,6 +239,14 @@ paxos_apply_register(const PaxosEntry *e)
 								   psprintf("version %s of schema \"%s\" is already registered with another definition",
 											version, name),
 								   "Leave \"version\" out of the definition to register the next version.");
+	/*
+	 * A refusal, not an error: the entry is chosen already, and an error
+	 * here would stop every node at this slot, for good.
+	 */
+	if (strtoll(version, NULL, 10) > PG_INT32_MAX)
+		return paxos_outcome_error(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+								   psprintf("schema \"%s\" has no version after 2147483647", name),
+								   "Register the definition under another name.");
 	version = pstrdup(version);
 
 	paxos_exec_dynamic(e, psprintf(
@@ -347,6 +356,31 @@ paxos_schema_known(PaxosRows *r, PaxosTable *schemas, const char *sid,
 }
 
 /*
+ * The length in bytes of the longest tenant id of a promotion's "tenants"
+ * (0 when there are none).  Checked before any of the command's rows is
+ * written: a command is applied whole or refused whole.
+ */
+static int
+paxos_longest_tenant(JsonbValue *tenants)
+{
+	int			longest = 0;
+	int			n;
+	int			k;
+
+	if (tenants == NULL || tenants->type != jbvBinary)
+		return 0;
+	n = JsonContainerSize(tenants->val.binary.data);
+	for (k = 0; k < n; k++)
+	{
+		JsonbValue *t = getIthJsonbValueFromContainer(tenants->val.binary.data, k);
+
+		if (t != NULL && t->type == jbvString)
+			longest = Max(longest, t->val.string.len);
+	}
+	return longest;
+}
+
+/*
  * promote: {"op": "promote", "tenants": [...], "schema_id", "request_id",
  * "origin"}, all or nothing per command.  Applies commands first .. last
  * of the entry, all promotions, and appends their outcomes to `outcomes`.
@@ -400,6 +434,7 @@ paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
 		Jsonb	   *outcome = NULL;
 		bool		fresh = true;
 		bool		known;
+		int			toolong;
 		bool		isnull;
 
 		if (rid && paxos_rows_fetch(&r, requests, CStringGetTextDatum(rid)))
@@ -414,13 +449,21 @@ paxos_apply_promotions(const PaxosEntry *e, JsonbContainer *commands,
 					fresh = false;
 		}
 		known = paxos_schema_known(&r, schemas, sid, &known_ids, &unknown_ids);
-		if (outcome == NULL)
+		toolong = paxos_longest_tenant(tenants);
+		if (outcome == NULL && toolong > PAXOS_MAX_TENANT_LEN)
+			outcome = paxos_outcome_error(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+										  psprintf("tenant id of %d bytes exceeds the limit of %d bytes",
+												   toolong, PAXOS_MAX_TENANT_LEN),
+										  NULL);
+		else if (outcome == NULL)
 			outcome = known
 				? paxos_outcome_ok("schema_id", sid)
 				: paxos_outcome_error(ERRCODE_UNDEFINED_OBJECT,
 									  psprintf("schema \"%.*s\" does not exist",
 											   paxos_shown_len(sid), sid ? sid : ""),
 									  "Register it with schemaevo.register_schema() first.");
+		if (toolong > PAXOS_MAX_TENANT_LEN)
+			known = false;		/* refused, as an unknown schema is */
 
 		if (fresh && known && tenants && tenants->type == jbvBinary)
 		{

@@ -30,6 +30,13 @@ extern int	paxos_batch_wait;		/* ms */
 #define PAXOS_BATCH_MAX 64		/* one request queue's worth */
 
 /*
+ * The longest tenant id a promotion may name, in bytes: well below what
+ * one B-tree entry of the registry's tenant indexes can hold (about 2.7 kB),
+ * so that no chosen promotion can fail to be written.
+ */
+#define PAXOS_MAX_TENANT_LEN 1024
+
+/*
  * Submits `command`, waits until it is chosen and applied on this node, and
  * returns its outcome: {"ok": true, ...} or {"ok": false, "sqlstate",
  * "message", "hint"}.  Raises an error when the log cannot choose in time

@@ -24,3 +24,14 @@ SELECT count(*) FROM schemaevo.log;
 -- counters are per backend; the cluster is this node
 SELECT decoded, scope FROM schemaevo.decode_stats;
 SELECT node_name, reachable, role, voting FROM schemaevo.cluster_status;
+
+-- a member of a cluster of several never chooses alone, even without
+-- its log worker (the members are inserted by hand here; init_cluster
+-- would want to reach them)
+BEGIN;
+INSERT INTO schemaevo.cluster_members VALUES
+  ('n1', 'host=127.0.0.1 port=1', 1), ('n2', 'host=127.0.0.1 port=2', 2);
+CALL schemaevo.promote_schema('t', 'inl@1');
+ROLLBACK;
+CALL schemaevo.promote_schema('t2', 'inl@1');
+SELECT count(*) FROM schemaevo.log;

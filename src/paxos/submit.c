@@ -128,6 +128,7 @@ paxos_submit_inline(Jsonb *cmd)
 	Oid			types[3] = {JSONBOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		values[3];
 	bool		isnull;
+	int64		members;
 	int64		slot;
 	Jsonb	   *outcomes;
 	Jsonb	   *value;
@@ -139,6 +140,24 @@ paxos_submit_inline(Jsonb *cmd)
 	values[2] = TimestampTzGetDatum(GetCurrentTimestamp());
 
 	SPI_connect();
+
+	/*
+	 * A member of a cluster of several started without the log worker (a
+	 * missing shared_preload_libraries, the restore procedure of
+	 * docs/cluster.md) must not choose alone: its peers would fetch the
+	 * entry as chosen while they choose another value for that slot.
+	 */
+	if (SPI_execute("SELECT count(*) FROM schemaevo.cluster_members", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "schemaevo: could not read schemaevo.cluster_members");
+	members = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	if (members > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this server is a member of a cluster of " INT64_FORMAT " nodes, but its log worker is not running", members),
+				 errdetail("Without shared_preload_libraries = 'schemaevo' a registry change would be chosen here alone, without the other members."),
+				 errhint("Add schemaevo to shared_preload_libraries and restart the server.")));
+
 	if (SPI_execute("LOCK TABLE schemaevo.log IN EXCLUSIVE MODE", false, 0) < 0 ||
 		SPI_execute("SELECT coalesce(max(slot), 0) + 1 FROM schemaevo.log",
 					false, 1) != SPI_OK_SELECT)

@@ -115,10 +115,17 @@ paxos_acceptor_prepare(int64 ballot, int64 from_slot)
 /*
  * Learning: the leader of `ballot` says it had every slot up to `through`
  * that it proposed chosen.  What this acceptor accepted in that ballot is
- * therefore chosen: one value per slot per ballot.  Only slots above the
- * last one in the log are taken (others, and slots this acceptor did not
- * accept in that ballot, come by catch-up), so no entry of the log is
- * read, compared or waited for.  Returns how many entries joined the log.
+ * therefore chosen: one value per slot per ballot.  Only the slots that
+ * follow the last one in the log without a gap are taken, up to the first
+ * this acceptor did not accept in that ballot; the rest come by catch-up
+ * or by the next leader's phase 1.  No entry of the log is read, compared
+ * or waited for.  Returns how many entries joined the log.
+ *
+ * Why no gap: the log's last slot is what this node reports as chosen_max,
+ * and proposers neither repair nor re-propose slots at or below a peer's
+ * chosen_max, they fetch them.  A slot skipped here that only the
+ * acceptors hold (the leader gone) would then be fetched from nobody, for
+ * ever.
  */
 int
 paxos_acceptor_learn(int64 ballot, int64 through)
@@ -128,6 +135,7 @@ paxos_acceptor_learn(int64 ballot, int64 through)
 	PaxosTable *log;
 	int64		after = 0;
 	int			learned = 0;
+	bool		gap = false;
 	bool		isnull;
 
 	if (through <= 0)
@@ -145,16 +153,21 @@ paxos_acceptor_learn(int64 ballot, int64 through)
 
 		if (slot > through)
 			break;
+		if (slot != after + 1 ||
+			DatumGetInt64(paxos_rows_get(slots, 2, &isnull)) != ballot)
+		{
+			gap = true;
+			break;
+		}
 		after = slot;
-		if (DatumGetInt64(paxos_rows_get(slots, 2, &isnull)) != ballot)
-			continue;
 		paxos_log_row(slot, paxos_rows_get(slots, 3, &isnull), values, nulls);
 		/* a concurrent catch-up may be writing the same entry: it wins */
 		if (paxos_rows_insert_if_absent(&r, log, values, nulls))
 			learned++;
 	}
 	paxos_rows_end(&r);
-	if (learned > 0)
+	/* a gap: the worker's catch-up fetches it from a peer's log at once */
+	if (learned > 0 || gap)
 		paxos_wake_worker_at_commit(PAXOS_WAKE_LEARNED);
 	return learned;
 }

@@ -90,7 +90,18 @@ pw_on_exit(int code, Datum arg)
 	LWLockRelease(paxos_shared->lock);
 }
 
-static void
+/*
+ * Slots one step proposes at most.  Under steady load the queue never
+ * empties; the main loop must still get to reset the step's memory, reload
+ * the configuration and run the status rounds and forwarded requests.
+ */
+#define PW_SLOTS_PER_STEP 32
+
+/*
+ * One pass of the worker's duties.  Returns true when it stopped with
+ * slots left to propose, so that the caller comes back at once.
+ */
+static bool
 pw_step(void)
 {
 	static uint64 pw_seen_learned = PG_UINT64_MAX;
@@ -99,6 +110,8 @@ pw_step(void)
 	bool		full;
 	uint64		learned;
 	uint64		forwarded;
+	int			slots = 0;
+	bool		again = false;
 
 	now = GetCurrentTimestamp();
 	full = now >= pw.next_status;
@@ -153,6 +166,11 @@ pw_step(void)
 	{
 		int64		before = pw.applied;
 
+		if (slots++ == PW_SLOTS_PER_STEP)
+		{
+			again = true;
+			break;
+		}
 		pw_take_requests();
 		if (pw_forward() || pw_batch_wait_ms(GetCurrentTimestamp()) > 0)
 			break;
@@ -165,6 +183,7 @@ pw_step(void)
 	}
 	pw_broadcast_learn();
 	pw_publish_self();
+	return again;
 }
 
 void
@@ -207,6 +226,7 @@ paxos_worker_main(Datum arg)
 	{
 		long		timeout;
 		TimestampTz now;
+		bool		again;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -217,19 +237,20 @@ paxos_worker_main(Datum arg)
 
 		MemoryContextSwitchTo(loop_cxt);
 		paxos_latch_seen = false;
-		pw_step();
+		again = pw_step();
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(loop_cxt);
 		pgstat_report_stat(false);
 
-		if (paxos_latch_seen)
-			continue;			/* a request arrived while we worked */
+		if (again || paxos_latch_seen)
+			continue;			/* more to propose, or a request arrived while we worked */
 
 		now = GetCurrentTimestamp();
 		timeout = paxos_shared->voting
 			? TimestampDifferenceMilliseconds(now, pw.next_status)
 			: Min(paxos_catchup_interval, 200);
-		if (pw.pending != NIL)
+		/* a node that does not vote cannot propose: its recovery interval stands */
+		if (pw.pending != NIL && paxos_shared->voting)
 			timeout = Min(timeout, pw_pending_wait(now));
 		if (pw.pending != NIL && pw_batch_wait_ms(now) > 0)
 			timeout = Min(timeout, pw_batch_wait_ms(now));
